@@ -1,0 +1,193 @@
+//! `ginkgo demo`: the whole product on a fresh SQLite database in a local folder, with generated
+//! provider history and demo logins printed on start.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Days;
+use clap::Args;
+use ginkgo_batch::generate::{GenerateOptions, generate_days};
+use ginkgo_batch::{Format, TextEncoding};
+use ginkgo_server::Config;
+use ginkgo_server::auth::{hash_password, random_token};
+use ginkgo_server::config::Secret;
+use ginkgo_store::{NewUser, Role, Scope, Store};
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Folder for the demo database and generated files (emptied on start).
+    #[arg(long, default_value = ".ginkgo/demo")]
+    dir: PathBuf,
+    /// Address for the web app and API.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Days of provider history to generate and load.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Customer accounts in the generated provider files.
+    #[arg(long, default_value_t = 50)]
+    accounts: u64,
+    /// Address for the Open Banking sandbox.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    sandbox_listen: String,
+}
+
+pub const DEMO_PASSWORD: &str = "ginkgo-demo-2026";
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    if args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir)
+            .with_context(|| format!("cannot empty the demo folder {}", args.dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.dir)?;
+    let mut config = Config {
+        database_url: format!("sqlite://{}/ginkgo.db", args.dir.display()),
+        ..Config::default()
+    };
+    config.listen = args
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {}: expected host:port", args.listen))?;
+    config.auth.jwt_secret = Secret::new(random_token());
+    // The demo is plain HTTP on this machine.
+    config.auth.secure_cookies = false;
+    config.batch.enabled = false;
+    // The bank: Ginkgo's own Open Banking sandbox on its own port.
+    let sandbox_config = ginkgo_sandbox::SandboxConfig::default();
+    let sandbox_listener = tokio::net::TcpListener::bind(&args.sandbox_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} for the sandbox (use --sandbox-listen)",
+                args.sandbox_listen
+            )
+        })?;
+    let sandbox_addr = sandbox_listener.local_addr()?;
+    config.bank.base_url = Some(format!("http://{sandbox_addr}"));
+    config.bank.client_id = sandbox_config.client_id.clone();
+    config.bank.client_secret = Secret::new(sandbox_config.client_secret.clone());
+    config.bank.redirect_uri = format!("http://{}/api/v1/bank/callback", config.listen);
+    config.bank.institution_code = sandbox_config.client_use_code.clone();
+    config.bank.token_key = Secret::new(random_token());
+    config.validate()?;
+    println!("Starting the Open Banking sandbox (generating a year of bank history)…");
+    let sandbox = tokio::task::spawn_blocking(move || ginkgo_sandbox::Sandbox::new(sandbox_config))
+        .await?
+        .map_err(|e| anyhow::anyhow!("sandbox: {e}"))?;
+    let sandbox_users: Vec<(String, String, usize)> = sandbox
+        .handle()
+        .users()
+        .iter()
+        .map(|u| (u.name.clone(), u.user_seq_no.clone(), u.accounts.len()))
+        .collect();
+    tokio::spawn(async move {
+        if let Err(e) = sandbox
+            .serve(sandbox_listener, crate::shutdown_signal())
+            .await
+        {
+            tracing::error!(error = %e, "sandbox stopped");
+        }
+    });
+    let store = crate::open_store(&config).await?;
+
+    let inbox = args.dir.join("inbox");
+    let today = ginkgo_domain::time::today_kst();
+    let first = today
+        .checked_sub_days(Days::new(u64::from(args.days.saturating_sub(1))))
+        .unwrap_or(today);
+    let opts = GenerateOptions {
+        accounts: args.accounts,
+        date: first,
+        error_rate: 0.005,
+        format: Format::Csv,
+        encoding: TextEncoding::Utf8,
+        seed: 2026,
+        quote_all: true,
+    };
+    println!(
+        "Generating {} days of provider files for {} accounts…",
+        args.days, args.accounts
+    );
+    let manifests = generate_days(&inbox, &opts, args.days)?;
+    for m in &manifests {
+        if let Err(failed) =
+            ginkgo_server::jobs::load_day(store.clone(), &m.dir, Some(m.date), None).await
+        {
+            anyhow::bail!("loading the demo day {} failed: {}", m.date, failed.error);
+        }
+    }
+    let logins = create_logins(&store).await?;
+
+    println!();
+    println!("Ginkgo demo is running: http://{}/", config.listen);
+    println!("  API document: http://{}/api/openapi.json", config.listen);
+    println!("  Database:     {}", config.database_url);
+    println!("  Logins (password for all: {DEMO_PASSWORD}):");
+    for (email, what) in &logins {
+        println!("    {email:<28} {what}");
+    }
+    println!(
+        "  Bank sandbox: http://{sandbox_addr}/ — link a bank from the web app; test users on its consent page:"
+    );
+    for (name, seq, n) in &sandbox_users {
+        println!("    {name} (user {seq}, {n} accounts)");
+    }
+    println!("Press Ctrl-C to stop.");
+    crate::serve(config, store).await
+}
+
+async fn create_logins(store: &Arc<dyn Store>) -> anyhow::Result<Vec<(String, String)>> {
+    let hash = hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!(e.message))?;
+    let mut out = Vec::new();
+    store
+        .create_user(NewUser {
+            email: "operator@ginkgo.demo".into(),
+            password_hash: hash.clone(),
+            role: Role::Operator,
+            customer_id: None,
+        })
+        .await?;
+    out.push((
+        "operator@ginkgo.demo".to_string(),
+        "operator: batch runs and rejects".to_string(),
+    ));
+    let accounts = store.accounts(Scope::Operator).await?;
+    let mut seen = Vec::new();
+    for a in &accounts {
+        if seen.contains(&a.customer_id) {
+            continue;
+        }
+        seen.push(a.customer_id);
+        let n = seen.len();
+        let email = format!("customer{n}@ginkgo.demo");
+        store
+            .create_user(NewUser {
+                email: email.clone(),
+                password_hash: hash.clone(),
+                role: Role::Customer,
+                customer_id: Some(a.customer_id),
+            })
+            .await?;
+        out.push((
+            email,
+            format!(
+                "customer {} ({} {})",
+                a.customer_name, a.broker, a.account_number
+            ),
+        ));
+        if n == 3 {
+            break;
+        }
+    }
+    if let Some(a) = accounts.iter().find(|a| !seen.contains(&a.customer_id)) {
+        out.push((
+            "(sign up)".into(),
+            format!(
+                "then claim customer '{}' with account number {}",
+                a.customer_name, a.account_number
+            ),
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,231 @@
+//! `ginkgo`: the one binary. `ginkgo --help` lists the commands.
+
+mod batch;
+mod bench;
+mod demo;
+mod users;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ginkgo_server::{AppState, Config};
+use ginkgo_store::Store;
+
+/// mimalloc: the batch reader allocates records that the loader thread frees; glibc's arenas
+/// let that pattern grow the resident set several times over.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "ginkgo", version, about = "Ginkgo — customer asset service")]
+struct Cli {
+    /// Configuration file (TOML); `GINKGO_…` variables and flags override it.
+    #[arg(long, global = true, env = "GINKGO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL: sqlite://path/to/ginkgo.db (default) or postgres://user@host/db.
+    #[arg(long, global = true, env = "GINKGO_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (API, web app, daily snapshot schedule).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, env = "GINKGO_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage logins (operators and customers).
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// The daily provider snapshot: load a day, list runs, export rejects.
+    #[command(subcommand)]
+    Batch(batch::BatchCommand),
+    /// Generate data files.
+    #[command(subcommand)]
+    Generate(batch::GenerateCommand),
+    /// Run the whole product locally on a fresh SQLite database with demo data.
+    Demo(demo::DemoArgs),
+    /// Benchmarks (figures in docs/BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Run the local Open Banking sandbox (a faithful imitation of the KFTC testbed).
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: String,
+        /// Sandbox configuration (TOML): users, seed, history, redirect URIs, faults.
+        #[arg(long)]
+        sandbox_config: Option<PathBuf>,
+    },
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GINKGO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+/// The configuration: file, then environment, then flags; validated.
+pub fn load_config(
+    cli_config: Option<&PathBuf>,
+    database_url: Option<&String>,
+) -> anyhow::Result<Config> {
+    let env = std::env::vars().filter(|(k, _)| k.starts_with("GINKGO_"));
+    let mut config = Config::load(cli_config.map(|p| p.as_path()), env)?;
+    if let Some(url) = database_url {
+        config.database_url = url.clone();
+    }
+    Ok(config)
+}
+
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    ginkgo_server::open_store(&config.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                ginkgo_server::config::redact_url(&config.database_url)
+            )
+        })
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let config = || load_config(cli.config.as_ref(), cli.database_url.as_ref());
+    match cli.command {
+        Command::Serve { listen } => {
+            let mut config = config()?;
+            if let Some(l) = listen {
+                config.listen = l.parse().with_context(|| {
+                    format!("--listen {l}: expected an address such as 127.0.0.1:8080")
+                })?;
+            }
+            config.validate()?;
+            let store = open_store(&config).await?;
+            serve(config, store).await?;
+        }
+        Command::Migrate => {
+            let config = config()?;
+            open_store(&config).await?;
+            println!(
+                "migrations applied to {}",
+                ginkgo_server::config::redact_url(&config.database_url)
+            );
+        }
+        Command::User(cmd) => {
+            let config = config()?;
+            let store = open_store(&config).await?;
+            users::run(cmd, store).await?;
+        }
+        Command::Batch(cmd) => {
+            let config = config()?;
+            return batch::run(cmd, &config).await;
+        }
+        Command::Generate(cmd) => batch::generate_command(cmd)?,
+        Command::Demo(args) => demo::run(args).await?,
+        Command::Bench(cmd) => bench::run(cmd, &config()?).await?,
+        Command::Sandbox {
+            listen,
+            sandbox_config,
+        } => {
+            let config: ginkgo_sandbox::SandboxConfig = match sandbox_config {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    toml::from_str(&text).with_context(|| {
+                        format!("invalid sandbox configuration {}", path.display())
+                    })?
+                }
+                None => ginkgo_sandbox::SandboxConfig::default(),
+            };
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            println!(
+                "Open Banking sandbox on http://{listen}/ (client_id {}, institution {})",
+                config.client_id, config.client_use_code
+            );
+            ginkgo_sandbox::serve(config, listener, shutdown_signal()).await?;
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(address = %config.listen, database = store.backend(), "serving");
+    if config.batch.enabled
+        && let Some(inbox) = config.batch.inbox.clone()
+    {
+        tokio::spawn(ginkgo_server::jobs::schedule_daily(
+            store.clone(),
+            inbox,
+            config.batch.daily_at,
+        ));
+    }
+    let sync_every = config.bank.sync_interval_minutes;
+    let state =
+        AppState::try_new(store, config).map_err(|e| anyhow::anyhow!("bank configuration: {e}"))?;
+    if state.bank().is_some() && sync_every > 0 {
+        tokio::spawn(ginkgo_server::bank::schedule_sync(
+            state.clone(),
+            std::time::Duration::from_secs(sync_every * 60),
+        ));
+    }
+    ginkgo_server::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! Series for the spending insight charts. All money is [`Won`] with checked arithmetic.
+//!
+//! Date ranges are inclusive on both ends. Spending is the sum of outgoing transactions and
+//! income the sum of incoming ones, both **excluding transfers between the customer's own
+//! accounts** as found by [`self_transfer_ids`]. Transfers to other people and cash withdrawals
+//! are spending (they left the customer's accounts).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, Duration, NaiveDate};
+use ginkgo_domain::{MoneyError, Won};
+use serde::{Deserialize, Serialize};
+
+use crate::category::Category;
+use crate::recurring::{Period, RecurringSeries, SeriesStatus};
+use crate::txn::{Direction, Txn};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChartError {
+    #[error("date range starts ({from}) after it ends ({to})")]
+    InvalidRange { from: NaiveDate, to: NaiveDate },
+    #[error("amount overflow while summing")]
+    Overflow,
+}
+
+impl From<MoneyError> for ChartError {
+    fn from(_: MoneyError) -> Self {
+        ChartError::Overflow
+    }
+}
+
+/// An inclusive date range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateRange {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+impl DateRange {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<DateRange, ChartError> {
+        if from > to {
+            return Err(ChartError::InvalidRange { from, to });
+        }
+        Ok(DateRange { from, to })
+    }
+
+    pub fn from(self) -> NaiveDate {
+        self.from
+    }
+
+    pub fn to(self) -> NaiveDate {
+        self.to
+    }
+
+    pub fn contains(self, date: NaiveDate) -> bool {
+        self.from <= date && date <= self.to
+    }
+}
+
+/// Transfers between the customer's own accounts: an outgoing transaction on one account and an
+/// incoming one on a *different* account of the same customer, on the same date, for the same
+/// amount, where the outgoing side is filed as 이체/기타 and the incoming side as 이체/기타수입
+/// (so a salary or a card payment that happens to have the same amount is never paired). Pairs
+/// are matched one-to-one in (time, id) order. Returns the ids of both sides.
+pub fn self_transfer_ids(txns: &[Txn]) -> HashSet<i64> {
+    let mut outs: HashMap<(NaiveDate, Won), Vec<&Txn>> = HashMap::new();
+    let mut ins: HashMap<(NaiveDate, Won), Vec<&Txn>> = HashMap::new();
+    for t in txns {
+        let c = t.category_or_default();
+        match t.direction {
+            Direction::Out if matches!(c, Category::Transfer | Category::Other) => {
+                outs.entry((t.date, t.amount)).or_default().push(t);
+            }
+            Direction::In if matches!(c, Category::Transfer | Category::OtherIncome) => {
+                ins.entry((t.date, t.amount)).or_default().push(t);
+            }
+            _ => {}
+        }
+    }
+    let mut ids = HashSet::new();
+    for (key, mut out_list) in outs {
+        let Some(in_list) = ins.get_mut(&key) else {
+            continue;
+        };
+        out_list.sort_by_key(|t| (t.time, t.id));
+        in_list.sort_by_key(|t| (t.time, t.id));
+        let mut used = vec![false; in_list.len()];
+        for o in out_list {
+            if let Some(j) = in_list
+                .iter()
+                .enumerate()
+                .position(|(j, i)| !used[j] && i.account_id != o.account_id)
+            {
+                used[j] = true;
+                ids.insert(o.id);
+                ids.insert(in_list[j].id);
+            }
+        }
+    }
+    ids
+}
+
+/// Spending in one category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryTotal {
+    pub category: Category,
+    pub total: Won,
+    pub count: usize,
+}
+
+/// Outgoing money per category within `range`, largest first (ties in [`Category::ALL`]
+/// order). Uses each transaction's stored category ([`Txn::category_or_default`]).
+pub fn spending_by_category(
+    txns: &[Txn],
+    range: DateRange,
+) -> Result<Vec<CategoryTotal>, ChartError> {
+    let own = self_transfer_ids(txns);
+    let mut totals: HashMap<Category, (Won, usize)> = HashMap::new();
+    for t in txns {
+        if t.direction != Direction::Out || !range.contains(t.date) || own.contains(&t.id) {
+            continue;
+        }
+        let e = totals
+            .entry(t.category_or_default())
+            .or_insert((Won::ZERO, 0));
+        e.0 = e.0.checked_add(t.amount)?;
+        e.1 += 1;
+    }
+    let mut out: Vec<CategoryTotal> = totals
+        .into_iter()
+        .map(|(category, (total, count))| CategoryTotal {
+            category,
+            total,
+            count,
+        })
+        .collect();
+    out.sort_by(|a, b| b.total.cmp(&a.total).then(a.category.cmp(&b.category)));
+    Ok(out)
+}
+
+/// One ISO week (Monday to Sunday).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeekPoint {
+    pub week_start: NaiveDate,
+    pub week_end: NaiveDate,
+    /// Sum over accounts of each account's balance after its last transaction on or before the
+    /// week's end (transactions before the range count); `None` before any transaction.
+    pub balance: Option<Won>,
+    /// Outgoing money in the week (within the range).
+    pub spending: Won,
+    /// Incoming money in the week (within the range).
+    pub income: Won,
+}
+
+/// The Monday of `date`'s ISO week.
+pub fn week_start(date: NaiveDate) -> NaiveDate {
+    let back = Duration::days(i64::from(date.weekday().num_days_from_monday()));
+    date.checked_sub_signed(back).unwrap_or(date)
+}
+
+/// Weekly end-of-week balance against weekly spending and income, for every ISO week that
+/// overlaps `range`. Spending and income only count dates inside `range` (the first and last
+/// weeks may be partial); the balance is always the end-of-week balance.
+pub fn weekly_series(txns: &[Txn], range: DateRange) -> Result<Vec<WeekPoint>, ChartError> {
+    let own = self_transfer_ids(txns);
+    let mut order: Vec<&Txn> = txns.iter().collect();
+    order.sort_by_key(|t| (t.date, t.time, t.id));
+    let mut balances: HashMap<i64, Won> = HashMap::new();
+    let mut next = 0usize;
+    let mut out = Vec::new();
+    let mut start = week_start(range.from);
+    while start <= range.to {
+        let Some(end) = start.checked_add_signed(Duration::days(6)) else {
+            break;
+        };
+        let mut spending = Won::ZERO;
+        let mut income = Won::ZERO;
+        while let Some(t) = order.get(next) {
+            if t.date > end {
+                break;
+            }
+            balances.insert(t.account_id, t.balance_after);
+            if range.contains(t.date) && t.date >= start && !own.contains(&t.id) {
+                match t.direction {
+                    Direction::Out => spending = spending.checked_add(t.amount)?,
+                    Direction::In => income = income.checked_add(t.amount)?,
+                }
+            }
+            next += 1;
+        }
+        let balance = if balances.is_empty() {
+            None
+        } else {
+            let mut sum = Won::ZERO;
+            for b in balances.values() {
+                sum = sum.checked_add(*b)?;
+            }
+            Some(sum)
+        };
+        out.push(WeekPoint {
+            week_start: start,
+            week_end: end,
+            balance,
+            spending,
+            income,
+        });
+        let Some(next_start) = end.succ_opt() else {
+            break;
+        };
+        start = next_start;
+    }
+    Ok(out)
+}
+
+/// One calendar month's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthTotals {
+    pub year: i32,
+    pub month: u32,
+    pub income: Won,
+    pub spending: Won,
+    /// `income − spending`.
+    pub net: Won,
+}
+
+/// Income, spending and net per calendar month overlapping `range` (dates inside `range` only).
+pub fn monthly_totals(txns: &[Txn], range: DateRange) -> Result<Vec<MonthTotals>, ChartError> {
+    let own = self_transfer_ids(txns);
+    let mut out: Vec<MonthTotals> = Vec::new();
+    let (mut y, mut m) = (range.from.year(), range.from.month());
+    let mut index: HashMap<(i32, u32), usize> = HashMap::new();
+    while (y, m) <= (range.to.year(), range.to.month()) {
+        index.insert((y, m), out.len());
+        out.push(MonthTotals {
+            year: y,
+            month: m,
+            income: Won::ZERO,
+            spending: Won::ZERO,
+            net: Won::ZERO,
+        });
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    for t in txns {
+        if !range.contains(t.date) || own.contains(&t.id) {
+            continue;
+        }
+        let Some(&i) = index.get(&(t.date.year(), t.date.month())) else {
+            continue;
+        };
+        let row = &mut out[i];
+        match t.direction {
+            Direction::In => row.income = row.income.checked_add(t.amount)?,
+            Direction::Out => row.spending = row.spending.checked_add(t.amount)?,
+        }
+    }
+    for row in &mut out {
+        row.net = row.income.checked_sub(row.spending)?;
+    }
+    Ok(out)
+}
+
+/// One expected recurring payment (or income).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpcomingPayment {
+    pub date: NaiveDate,
+    pub key: String,
+    pub memo: String,
+    pub direction: Direction,
+    pub period: Period,
+    /// The series' typical amount.
+    pub amount: Won,
+}
+
+/// Expected occurrences of **active** series from `as_of` to `as_of + days` (inclusive), by
+/// date then key. Weekly series can appear several times.
+pub fn upcoming(series: &[RecurringSeries], as_of: NaiveDate, days: u32) -> Vec<UpcomingPayment> {
+    let until = as_of
+        .checked_add_signed(Duration::days(i64::from(days)))
+        .unwrap_or(NaiveDate::MAX);
+    let mut out: Vec<UpcomingPayment> = series
+        .iter()
+        .filter(|s| s.status == SeriesStatus::Active)
+        .flat_map(|s| {
+            s.expected_between(as_of, until)
+                .into_iter()
+                .map(move |date| UpcomingPayment {
+                    date,
+                    key: s.key.clone(),
+                    memo: s.memo.clone(),
+                    direction: s.direction,
+                    period: s.period,
+                    amount: s.typical_amount,
+                })
+        })
+        .collect();
+    out.sort_by(|a, b| (a.date, &a.key, a.direction).cmp(&(b.date, &b.key, b.direction)));
+    out
+}

@@ -1,0 +1,33 @@
+//! Ginkgo's spending insight: pure functions and types, no IO, no database.
+//!
+//! - [`normalize`]: memo normalisation used for matching and for grouping recurring series.
+//! - [`Category`]: the spending/income categories with stable codes and labels.
+//! - [`dictionary`]: the built-in Korean keyword dictionary.
+//! - [`Categorizer`]: customer rules first, then the dictionary, both as Aho-Corasick automata.
+//! - [`recurring`]: recurring (fixed) payment and income detection.
+//! - [`charts`]: series for the spending insight screen.
+//! - [`bench`]: the timed workloads behind `examples/bench.rs` (and a `ginkgo bench` command).
+//!
+//! The store keeps transactions and rules; this crate decides categories, recurring series and
+//! chart series.
+
+pub mod bench;
+pub mod categorize;
+pub mod category;
+pub mod charts;
+pub mod dictionary;
+pub mod normalize;
+pub mod recurring;
+pub mod txn;
+
+pub use categorize::{
+    BuildError, Categorized, Categorizer, Change, MemoGroup, MemoGroups, Preview, Rule, RuleKind,
+    Source, preview, preview_rules, recompute_for_rule_change,
+};
+pub use category::Category;
+pub use dictionary::{Dictionary, Keyword, KeywordDirection};
+pub use normalize::{group_key, normalize};
+pub use recurring::{
+    Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule, detect_recurring,
+};
+pub use txn::{Direction, Txn};

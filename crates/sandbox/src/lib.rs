@@ -1,0 +1,365 @@
+//! A faithful local imitation of the KFTC Open Banking testbed (OPENBANKING.md §10), with a
+//! deterministic data generator.
+//!
+//! * [`Sandbox::new`] generates the world (users, accounts, histories) from a [`SandboxConfig`];
+//!   [`Sandbox::router`] is the axum app; [`serve`] / [`Sandbox::serve`] run it on a listener
+//!   until a shutdown future resolves.
+//! * [`SandboxHandle`] is the in-process view used by tests and `ginkgo demo`: the sandbox's
+//!   truth (users, accounts, every row), fault switches, a movable clock, and shortcuts that
+//!   register accounts or issue tokens without the consent page.
+//!
+//! # Endpoints
+//!
+//! | Method & path | What |
+//! |---|---|
+//! | `GET /oauth/2.0/authorize` | Consent page (Korean HTML form): pick a test user and accounts. |
+//! | `POST /oauth/2.0/authorize` | The form's submission: form fields `response_type`, `client_id`, `redirect_uri`, `scope`, `state`, `auth_type`, `client_info`, `user_seq_no`, `fintech_use_num` (repeated), `action=approve\|cancel`; answers `302` to `redirect_uri?code=…&scope=…&client_info=…&state=…` (or `error=access_denied`). |
+//! | `POST /oauth/2.0/token` | Form-encoded grants `authorization_code`, `refresh_token`, `client_credentials`. |
+//! | `GET /v2.0/user/me`, `/v2.0/account/list`, `/v2.0/account/balance/fin_num`, `/v2.0/account/transaction_list/fin_num` | The inquiry APIs. |
+//! | `GET/POST /_sandbox/faults` | Read / replace the [`Faults`] (JSON). Local admin, unauthenticated: bind the sandbox to loopback. |
+//! | `GET /_sandbox/health` | `ok`. |
+//!
+//! # Redirect URIs
+//!
+//! A `redirect_uri` is accepted when it equals one of `redirect_uris`, starts with one of
+//! `redirect_uri_prefixes`, or — when `allow_loopback_redirects` is true (the default, for
+//! `ginkgo demo` on a random port) — is any `http://localhost[:port]/…` or
+//! `http://127.0.0.1[:port]/…` URL.
+//!
+//! # State
+//!
+//! Users, accounts and rows are generated once at start-up and never change. Codes,
+//! registrations (which accounts a user consented to), refresh tokens and the day's
+//! `bank_tran_id`s live in memory and are lost on restart; tokens are HS256 JWTs signed with
+//! `token_signing_key` and stay verifiable across restarts.
+
+mod api;
+pub mod config;
+pub mod generator;
+pub mod jwt;
+mod oauth;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use ginkgo_domain::rng::SplitMix64;
+use ginkgo_openbanking::Transaction;
+use ginkgo_openbanking::wire::TokenResponse;
+
+pub use config::{Faults, SandboxConfig};
+pub use generator::{GeneratedRow, TestAccount, TestUser};
+
+/// Lifetime of an access token (90 days minus one second, as observed).
+pub const ACCESS_TOKEN_SECONDS: i64 = 7_775_999;
+/// A refresh token expires this long after its access token.
+pub const REFRESH_EXTRA_SECONDS: i64 = 864_000;
+/// Lifetime of an authorization code.
+pub const CODE_SECONDS: i64 = 600;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("invalid sandbox configuration: {0}")]
+    Config(String),
+    #[error("unknown user {0}")]
+    UnknownUser(String),
+    #[error("account does not belong to the user")]
+    UnknownAccount,
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+struct PendingCode {
+    client_id: String,
+    redirect_uri: String,
+    user_seq_no: String,
+    scopes: Vec<String>,
+    issued_at: DateTime<Utc>,
+}
+
+/// Precomputed positions of deposits and withdrawals, so pages never re-filter the rows.
+struct AccountViews {
+    incoming: Vec<u32>,
+    outgoing: Vec<u32>,
+}
+
+struct Mutable {
+    codes: HashMap<String, PendingCode>,
+    /// user_seq_no → fintech_use_num → consent time (KST).
+    registrations: HashMap<String, BTreeMap<String, NaiveDateTime>>,
+    refresh_jtis: HashSet<String>,
+    tran_id_day: Option<NaiveDate>,
+    tran_ids: HashSet<String>,
+    faults: Faults,
+    fault_rng: SplitMix64,
+}
+
+struct Inner {
+    config: SandboxConfig,
+    users: Vec<TestUser>,
+    user_index: HashMap<String, usize>,
+    account_index: HashMap<String, (usize, usize)>,
+    views: HashMap<String, AccountViews>,
+    mutable: Mutex<Mutable>,
+    clock_offset_seconds: AtomicI64,
+    requests: AtomicU64,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Mutable> {
+        self.mutable
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.clock_offset_seconds.load(Ordering::Relaxed))
+    }
+
+    fn account(&self, fin: &str) -> Option<&TestAccount> {
+        let &(u, a) = self.account_index.get(fin)?;
+        self.users.get(u)?.accounts.get(a)
+    }
+}
+
+/// A generated sandbox, ready to serve.
+pub struct Sandbox {
+    inner: Arc<Inner>,
+}
+
+/// In-process access to a running sandbox (cheap to clone).
+#[derive(Clone)]
+pub struct SandboxHandle {
+    inner: Arc<Inner>,
+}
+
+impl Sandbox {
+    /// Validates the configuration and generates the world. CPU-bound (a million-row account
+    /// takes a moment): call it from `spawn_blocking` inside a busy runtime.
+    pub fn new(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        ginkgo_openbanking::tran_id::validate_institution_code(&config.client_use_code)
+            .map_err(|e| SandboxError::Config(format!("client_use_code: {e}")))?;
+        if config.client_id.is_empty() || config.client_secret.is_empty() {
+            return Err(SandboxError::Config(
+                "client_id and client_secret must not be empty".into(),
+            ));
+        }
+        if config.token_signing_key.len() < 16 {
+            return Err(SandboxError::Config(
+                "token_signing_key must be at least 16 bytes".into(),
+            ));
+        }
+        if config.users > 10_000 {
+            return Err(SandboxError::Config("at most 10000 users".into()));
+        }
+        if !(1..=3_700).contains(&config.history_days) {
+            return Err(SandboxError::Config(
+                "history_days must be between 1 and 3700".into(),
+            ));
+        }
+        if config.faults.http_error_per_mille > 1000 {
+            return Err(SandboxError::Config(
+                "faults.http_error_per_mille must be at most 1000".into(),
+            ));
+        }
+        let spec = generator::WorldSpec {
+            seed: config.seed,
+            institution_code: config.client_use_code.clone(),
+            users: config.users,
+            end_date: config
+                .end_date
+                .unwrap_or_else(ginkgo_domain::time::today_kst),
+            history_days: config.history_days,
+            large_account_rows: config.large_account_rows,
+        };
+        let users = generator::generate_world(&spec);
+        let mut user_index = HashMap::new();
+        let mut account_index = HashMap::new();
+        let mut views = HashMap::new();
+        for (u, user) in users.iter().enumerate() {
+            user_index.insert(user.user_seq_no.clone(), u);
+            for (a, account) in user.accounts.iter().enumerate() {
+                account_index.insert(account.fintech_use_num.clone(), (u, a));
+                let mut incoming = Vec::new();
+                let mut outgoing = Vec::new();
+                for (i, row) in account.rows.iter().enumerate() {
+                    let i = u32::try_from(i).unwrap_or(u32::MAX);
+                    if row.direction.is_incoming() {
+                        incoming.push(i);
+                    } else if row.direction.is_outgoing() {
+                        outgoing.push(i);
+                    }
+                }
+                views.insert(
+                    account.fintech_use_num.clone(),
+                    AccountViews { incoming, outgoing },
+                );
+            }
+        }
+        let mutable = Mutable {
+            codes: HashMap::new(),
+            registrations: HashMap::new(),
+            refresh_jtis: HashSet::new(),
+            tran_id_day: None,
+            tran_ids: HashSet::new(),
+            faults: config.faults.clone(),
+            fault_rng: SplitMix64::derive(config.seed, 0xFA17),
+        };
+        Ok(Sandbox {
+            inner: Arc::new(Inner {
+                config,
+                users,
+                user_index,
+                account_index,
+                views,
+                mutable: Mutex::new(mutable),
+                clock_offset_seconds: AtomicI64::new(0),
+                requests: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn handle(&self) -> SandboxHandle {
+        SandboxHandle {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// The axum app.
+    pub fn router(&self) -> Router {
+        let faulty = Router::new()
+            .merge(oauth::token_routes())
+            .merge(api::routes())
+            .layer(axum::middleware::from_fn_with_state(
+                self.inner.clone(),
+                api::fault_layer,
+            ));
+        Router::new()
+            .merge(oauth::authorize_routes())
+            .merge(faulty)
+            .merge(api::admin_routes())
+            .fallback(api::unknown_api)
+            .with_state(self.inner.clone())
+    }
+
+    /// Serves until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), SandboxError> {
+        let app = self.router();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Generates a sandbox from `config` and serves it on `listener` until `shutdown` resolves.
+pub async fn serve(
+    config: SandboxConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), SandboxError> {
+    let sandbox = tokio::task::spawn_blocking(move || Sandbox::new(config))
+        .await
+        .map_err(|e| SandboxError::Config(format!("generator task failed: {e}")))??;
+    tracing::info!(addr = ?listener.local_addr().ok(), "Open Banking sandbox listening");
+    sandbox.serve(listener, shutdown).await
+}
+
+impl SandboxHandle {
+    pub fn config(&self) -> &SandboxConfig {
+        &self.inner.config
+    }
+
+    /// Every test user with their accounts and rows (the sandbox's truth).
+    pub fn users(&self) -> &[TestUser] {
+        &self.inner.users
+    }
+
+    pub fn user(&self, user_seq_no: &str) -> Option<&TestUser> {
+        self.inner
+            .user_index
+            .get(user_seq_no)
+            .and_then(|&i| self.inner.users.get(i))
+    }
+
+    pub fn account(&self, fintech_use_num: &str) -> Option<&TestAccount> {
+        self.inner.account(fintech_use_num)
+    }
+
+    /// All rows of an account, oldest first.
+    pub fn rows(&self, fintech_use_num: &str) -> Option<&[GeneratedRow]> {
+        self.account(fintech_use_num).map(|a| a.rows.as_slice())
+    }
+
+    /// All rows of an account as the client would parse them, oldest first.
+    pub fn transactions(&self, fintech_use_num: &str) -> Option<Vec<Transaction>> {
+        self.rows(fintech_use_num)
+            .map(|rows| rows.iter().map(GeneratedRow::to_transaction).collect())
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.inner.lock().faults.clone()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.inner.lock().faults = faults;
+    }
+
+    /// Number of token and `/v2.0` requests received so far (including faulted ones).
+    pub fn requests_received(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// Moves the sandbox's clock (code and token expiry, `api_tran_dtm`, the `bank_tran_id`
+    /// day) forward or backward.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.inner
+            .clock_offset_seconds
+            .fetch_add(by.num_seconds(), Ordering::Relaxed);
+    }
+
+    /// The sandbox's current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.now()
+    }
+
+    /// Registers accounts for a user as the consent page does.
+    pub fn register_accounts(
+        &self,
+        user_seq_no: &str,
+        fintech_use_nums: &[&str],
+    ) -> Result<(), SandboxError> {
+        oauth::register(&self.inner, user_seq_no, fintech_use_nums)
+    }
+
+    /// The fintech numbers a user has registered.
+    pub fn registered_accounts(&self, user_seq_no: &str) -> Vec<String> {
+        self.inner
+            .lock()
+            .registrations
+            .get(user_seq_no)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Issues a user token as the token endpoint would after consent (no code involved).
+    pub fn issue_user_token(
+        &self,
+        user_seq_no: &str,
+        scopes: &[&str],
+    ) -> Result<TokenResponse, SandboxError> {
+        if self.user(user_seq_no).is_none() {
+            return Err(SandboxError::UnknownUser(user_seq_no.to_string()));
+        }
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        oauth::issue_user_tokens(&self.inner, user_seq_no, &scopes)
+            .map_err(|e| SandboxError::Config(e.to_string()))
+    }
+}

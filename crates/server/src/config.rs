@@ -1,0 +1,417 @@
+//! Configuration: defaults, then a TOML file, then `GINKGO_…` environment variables, then flags.
+//! Validated once at start-up; secrets are typed so they never print.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono::NaiveTime;
+use serde::Deserialize;
+
+/// A value that must never appear in logs or debug output.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://path/to/ginkgo.db` (default) or `postgres://user@host/db`.
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub auth: AuthConfig,
+    pub deposit: DepositConfig,
+    pub batch: BatchConfig,
+    pub bank: BankConfig,
+    /// How long (ms) a read of investment data may be served from memory; 0 turns it off.
+    pub read_cache_ms: u64,
+    /// Trust `X-Forwarded-For` for the client address (only behind a proxy you control).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// HS256 key for access tokens: at least 32 bytes.
+    pub jwt_secret: Secret,
+    pub access_token_minutes: i64,
+    pub refresh_token_days: i64,
+    /// Failed logins allowed per account per minute; the next one is refused unchecked.
+    pub max_failures_per_account: u32,
+    /// Failed logins allowed per client address per minute.
+    pub max_failures_per_address: u32,
+    /// Set `Secure` on session cookies (turn off only for plain-HTTP local use).
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DepositConfig {
+    /// The largest single deposit, in won.
+    pub max_amount: i64,
+    pub expiry_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Folder with one sub-folder per business date (`YYYY-MM-DD/`) holding the three files.
+    pub inbox: Option<PathBuf>,
+    /// Daily run time, Asia/Seoul.
+    pub daily_at: NaiveTime,
+    pub enabled: bool,
+}
+
+/// The Open Banking center (the real one, or Ginkgo's sandbox). Linking is off until `base_url`
+/// is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BankConfig {
+    /// e.g. `https://openapi.openbanking.or.kr`, or the sandbox's `http://127.0.0.1:9090`.
+    pub base_url: Option<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// This server's callback as registered with the center: `https://…/api/v1/bank/callback`.
+    pub redirect_uri: String,
+    /// The 10-character institution code (`client_use_code`).
+    pub institution_code: String,
+    /// Key for encrypting bank tokens at rest: at least 32 characters.
+    pub token_key: Secret,
+    /// Scheduled sync of every link (0 = off).
+    pub sync_interval_minutes: u64,
+    /// How far back the first sync of an account reaches.
+    pub first_sync_days: u32,
+    /// How many days before the last synced date a sync starts again.
+    pub overlap_days: u32,
+}
+
+impl Default for BankConfig {
+    fn default() -> Self {
+        BankConfig {
+            base_url: None,
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            redirect_uri: String::new(),
+            institution_code: String::new(),
+            token_key: Secret::default(),
+            sync_interval_minutes: 360,
+            first_sync_days: 400,
+            overlap_days: 3,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://data/ginkgo.db".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            auth: AuthConfig::default(),
+            deposit: DepositConfig::default(),
+            batch: BatchConfig::default(),
+            bank: BankConfig::default(),
+            read_cache_ms: 1000,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            jwt_secret: Secret::default(),
+            access_token_minutes: 15,
+            refresh_token_days: 30,
+            max_failures_per_account: 10,
+            max_failures_per_address: 50,
+            secure_cookies: true,
+        }
+    }
+}
+
+impl Default for DepositConfig {
+    fn default() -> Self {
+        DepositConfig {
+            max_amount: 100_000_000,
+            expiry_minutes: 10,
+        }
+    }
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            inbox: None,
+            daily_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
+            enabled: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid value for {name}: {message}")]
+    Env { name: String, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, overlaid by `file` (when given) and by `GINKGO_…` variables from `env`.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        for (name, value) in env {
+            config.apply_env(&name, &value)?;
+        }
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::Env {
+            name: name.to_string(),
+            message,
+        };
+        let parse_i64 = |v: &str| v.trim().parse::<i64>().map_err(|e| bad(e.to_string()));
+        match name {
+            "GINKGO_DATABASE_URL" => self.database_url = value.to_string(),
+            "GINKGO_LISTEN" => {
+                self.listen = value
+                    .trim()
+                    .parse()
+                    .map_err(|e| bad(format!("{e} (expected an address such as 127.0.0.1:8080)")))?
+            }
+            "GINKGO_JWT_SECRET" => self.auth.jwt_secret = Secret::new(value),
+            "GINKGO_ACCESS_TOKEN_MINUTES" => self.auth.access_token_minutes = parse_i64(value)?,
+            "GINKGO_REFRESH_TOKEN_DAYS" => self.auth.refresh_token_days = parse_i64(value)?,
+            "GINKGO_SECURE_COOKIES" => {
+                self.auth.secure_cookies =
+                    parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
+            }
+            "GINKGO_DEPOSIT_MAX_AMOUNT" => self.deposit.max_amount = parse_i64(value)?,
+            "GINKGO_DEPOSIT_EXPIRY_MINUTES" => self.deposit.expiry_minutes = parse_i64(value)?,
+            "GINKGO_BATCH_INBOX" => self.batch.inbox = Some(PathBuf::from(value)),
+            "GINKGO_BATCH_DAILY_AT" => {
+                self.batch.daily_at = NaiveTime::parse_from_str(value.trim(), "%H:%M")
+                    .map_err(|e| bad(format!("{e} (expected HH:MM, Asia/Seoul)")))?
+            }
+            "GINKGO_BATCH_ENABLED" => {
+                self.batch.enabled =
+                    parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
+            }
+            "GINKGO_BANK_BASE_URL" => {
+                self.bank.base_url = Some(value.to_string()).filter(|v| !v.is_empty())
+            }
+            "GINKGO_BANK_CLIENT_ID" => self.bank.client_id = value.to_string(),
+            "GINKGO_BANK_CLIENT_SECRET" => self.bank.client_secret = Secret::new(value),
+            "GINKGO_BANK_REDIRECT_URI" => self.bank.redirect_uri = value.to_string(),
+            "GINKGO_BANK_INSTITUTION_CODE" => self.bank.institution_code = value.to_string(),
+            "GINKGO_BANK_TOKEN_KEY" => self.bank.token_key = Secret::new(value),
+            "GINKGO_BANK_SYNC_INTERVAL_MINUTES" => {
+                self.bank.sync_interval_minutes =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_READ_CACHE_MS" => {
+                self.read_cache_ms = value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_TRUST_FORWARDED_FOR" => {
+                self.trust_forwarded_for =
+                    parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks everything that can be checked before start-up, with one message per problem.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            problems.push(format!(
+                "database_url must start with sqlite:// or postgres:// (got '{}')",
+                redact_url(&self.database_url)
+            ));
+        }
+        if self.auth.jwt_secret.expose().len() < 32 {
+            problems.push(
+                "auth.jwt_secret (GINKGO_JWT_SECRET) must be set to at least 32 characters".into(),
+            );
+        }
+        if !(1..=24 * 60).contains(&self.auth.access_token_minutes) {
+            problems.push("auth.access_token_minutes must be between 1 and 1440".into());
+        }
+        if !(1..=365).contains(&self.auth.refresh_token_days) {
+            problems.push("auth.refresh_token_days must be between 1 and 365".into());
+        }
+        if self.auth.max_failures_per_account == 0 || self.auth.max_failures_per_address == 0 {
+            problems.push("login failure limits must be at least 1".into());
+        }
+        if self.deposit.max_amount <= 0 {
+            problems.push("deposit.max_amount must be positive".into());
+        }
+        if !(1..=24 * 60).contains(&self.deposit.expiry_minutes) {
+            problems.push("deposit.expiry_minutes must be between 1 and 1440".into());
+        }
+        if let Some(url) = &self.bank.base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                problems.push("bank.base_url must start with http:// or https://".into());
+            }
+            if self.bank.token_key.expose().len() < 32 {
+                problems.push("bank.token_key (GINKGO_BANK_TOKEN_KEY) must be at least 32 characters when bank linking is on".into());
+            }
+            if self.bank.redirect_uri.is_empty() || self.bank.client_id.is_empty() {
+                problems.push(
+                    "bank.redirect_uri and bank.client_id are required when bank linking is on"
+                        .into(),
+                );
+            }
+            if self.bank.institution_code.len() != 10 {
+                problems
+                    .push("bank.institution_code must be the 10-character institution code".into());
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems.join("; ")))
+        }
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+        && let Some((user, _)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("GINKGO_DATABASE_URL", "postgres://u@h/db"),
+                ("GINKGO_LISTEN", "0.0.0.0:9000"),
+                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_BATCH_DAILY_AT", "07:30"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.database_url, "postgres://u@h/db");
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(
+            c.batch.daily_at,
+            NaiveTime::from_hms_opt(7, 30, 0).expect("t")
+        );
+        c.validate().expect("valid");
+    }
+
+    #[test]
+    fn validation_names_each_problem() {
+        let c = Config::load(None, env(&[("GINKGO_DATABASE_URL", "mysql://x")])).expect("loads");
+        let msg = c.validate().expect_err("invalid").to_string();
+        assert!(msg.contains("database_url"), "{msg}");
+        assert!(msg.contains("jwt_secret"), "{msg}");
+        let bad = Config::load(None, env(&[("GINKGO_LISTEN", "nowhere")]));
+        assert!(bad.expect_err("bad").to_string().contains("GINKGO_LISTEN"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = Config::load(
+            None,
+            env(&[("GINKGO_JWT_SECRET", "super-secret-value-123456789012345")]),
+        )
+        .expect("loads");
+        assert!(!format!("{c:?}").contains("super-secret"));
+        assert_eq!(redact_url("postgres://a:pw@h/db"), "postgres://a:***@h/db");
+    }
+
+    #[test]
+    fn the_documented_example_file_is_valid() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ginkgo.example.toml");
+        let c = Config::load(Some(&path), vec![]).expect("example parses");
+        c.validate().expect("example validates");
+        assert_eq!(
+            c.batch.daily_at,
+            NaiveTime::from_hms_opt(9, 0, 0).expect("t")
+        );
+    }
+
+    #[test]
+    fn files_reject_unknown_keys() {
+        let dir = std::env::temp_dir().join(format!("ginkgo-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("ginkgo.toml");
+        std::fs::write(&path, "database_url = \"sqlite://x.db\"\nlisten_port = 1\n")
+            .expect("write");
+        let err = Config::load(Some(&path), vec![]).expect_err("unknown key");
+        assert!(err.to_string().contains("listen_port"), "{err}");
+    }
+}

@@ -1,0 +1,252 @@
+//! The daily snapshot job: read and validate a day's files (`ginkgo-batch`) while the store loads
+//! them in one transaction, and the scheduler that runs it once a day on exactly one replica.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use ginkgo_batch::{FatalError, Progress, Snapshot, StreamError};
+use ginkgo_store::{
+    FailedRun, LoadMessage, RunCounts, RunFile, RunRecord, RunStatus, SnapshotLoad, Store,
+    StoreError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Input(#[from] FatalError),
+    #[error("no business date: name the folder or the files with a date, or pass --date")]
+    NoDate,
+    #[error("the load failed and nothing changed: {0}")]
+    Load(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The outcome of a run that failed; recorded, nothing changed.
+#[derive(Debug)]
+pub struct FailedJob {
+    pub error: JobError,
+    pub run: Option<RunRecord>,
+}
+
+fn run_files(s: &Snapshot) -> Vec<RunFile> {
+    s.files()
+        .iter()
+        .map(|f| RunFile {
+            kind: f.file,
+            name: f.name.clone(),
+            sha256: f.sha256.clone(),
+            bytes: f.bytes,
+        })
+        .collect()
+}
+
+/// Loads the day in `dir`. `date` overrides the date found in the folder or file names.
+/// A failure is recorded as a failed run (when the store is reachable) and leaves the data as it was.
+pub async fn load_day(
+    store: Arc<dyn Store>,
+    dir: &Path,
+    date: Option<NaiveDate>,
+    progress: Option<Box<dyn FnMut(Progress) + Send>>,
+) -> Result<RunRecord, FailedJob> {
+    let started_at = Utc::now();
+    let dir_owned: PathBuf = dir.to_path_buf();
+    let opened = tokio::task::spawn_blocking(move || Snapshot::open(&dir_owned))
+        .await
+        .map_err(|e| FailedJob {
+            error: JobError::Internal(e.to_string()),
+            run: None,
+        })?;
+    let fallback_date = date
+        .or_else(|| folder_date(dir))
+        .unwrap_or_else(ginkgo_domain::time::today_kst);
+    let snapshot = match opened {
+        Ok(s) => s,
+        Err(e) => {
+            let run = store
+                .record_failed_run(FailedRun {
+                    business_date: fallback_date,
+                    files: vec![],
+                    started_at,
+                    error: e.to_string(),
+                })
+                .await
+                .ok();
+            return Err(FailedJob {
+                error: e.into(),
+                run,
+            });
+        }
+    };
+    let Some(business_date) = date
+        .or_else(|| snapshot.date())
+        .or_else(|| folder_date(dir))
+    else {
+        return Err(FailedJob {
+            error: JobError::NoDate,
+            run: None,
+        });
+    };
+    let files = run_files(&snapshot);
+    let instruments = snapshot.instruments().to_vec();
+    // Small chunks keep the validator and the loader working side by side with little memory.
+    let (tx, rx) = tokio::sync::mpsc::channel::<LoadMessage>(16);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut progress = progress;
+        let sink_tx = tx.clone();
+        let result = snapshot.stream_holdings_with_progress(
+            2_000,
+            |p| {
+                if let Some(f) = progress.as_mut() {
+                    f(p)
+                }
+            },
+            |chunk| {
+                sink_tx
+                    .blocking_send(LoadMessage::Holdings(chunk))
+                    .map_err(|_| "the loader stopped")
+            },
+        );
+        let message = match result {
+            Ok(report) => {
+                let read: u64 = report.counts.iter().map(|c| c.read).sum();
+                let loaded: u64 = report.counts.iter().map(|c| c.loaded).sum();
+                let rejected: u64 = report.counts.iter().map(|c| c.rejected).sum();
+                LoadMessage::Finished {
+                    // Moved out, not copied: the reader no longer needs them.
+                    principals: snapshot.into_principals(),
+                    counts: RunCounts {
+                        rows_read: read,
+                        rows_loaded: loaded,
+                        rows_rejected: rejected,
+                        warnings: report.warnings.len() as u64,
+                    },
+                    rejects: report.rejects,
+                    warnings: report.warnings,
+                }
+            }
+            Err(StreamError::Fatal(e)) => LoadMessage::Aborted(e.to_string()),
+            Err(StreamError::Sink(e)) => LoadMessage::Aborted(e.to_string()),
+        };
+
+        let _ = tx.blocking_send(message);
+    });
+    let loaded = store
+        .load_snapshot(SnapshotLoad {
+            business_date,
+            files: files.clone(),
+            instruments,
+            holdings: rx,
+            started_at,
+        })
+        .await;
+    let _ = reader.await;
+    match loaded {
+        Ok(run) => {
+            tracing::info!(run_id = run.id, date = %business_date, rows = run.counts.rows_loaded, rejected = run.counts.rows_rejected, "snapshot loaded");
+            Ok(run)
+        }
+        Err(e) => {
+            tracing::error!(date = %business_date, error = %e, "snapshot load failed");
+            let run = store
+                .record_failed_run(FailedRun {
+                    business_date,
+                    files,
+                    started_at,
+                    error: e.to_string(),
+                })
+                .await
+                .ok();
+            Err(FailedJob {
+                error: JobError::Load(e),
+                run,
+            })
+        }
+    }
+}
+
+fn folder_date(dir: &Path) -> Option<NaiveDate> {
+    dir.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(ginkgo_domain::time::parse_date)
+}
+
+/// Runs the day's load once a day at `daily_at` (Asia/Seoul) from `inbox/YYYY-MM-DD/`, on the
+/// replica that holds the `daily-snapshot` lease. Checks every minute; catches up after a restart.
+pub async fn schedule_daily(store: Arc<dyn Store>, inbox: PathBuf, daily_at: chrono::NaiveTime) {
+    let holder = format!("replica-{}", uuid::Uuid::new_v4().simple());
+    let mut warned_for: Option<NaiveDate> = None;
+    loop {
+        let now = ginkgo_domain::time::to_kst(Utc::now());
+        match run_if_due(store.clone(), &inbox, daily_at, now.naive_local(), &holder).await {
+            Due::Missing(day) if warned_for != Some(day) => {
+                tracing::warn!(date = %day, "today's snapshot folder has not arrived yet");
+                warned_for = Some(day);
+            }
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+/// What one check of the daily schedule did.
+#[derive(Debug)]
+pub enum Due {
+    /// Before today's run time.
+    NotYet,
+    /// Today's run already committed (here or on another replica).
+    Done,
+    /// Today's folder is not in the inbox yet.
+    Missing(NaiveDate),
+    /// Another replica holds the lease.
+    Busy,
+    /// This check ran the load (committed or failed; failures are recorded as runs).
+    Ran(Result<RunRecord, String>),
+}
+
+/// One check of the daily schedule at `now` (Asia/Seoul wall time): loads `inbox/YYYY-MM-DD/`
+/// once the run time has passed, unless today's run is already committed, under the
+/// `daily-snapshot` lease so that exactly one replica runs it.
+pub async fn run_if_due(
+    store: Arc<dyn Store>,
+    inbox: &Path,
+    daily_at: chrono::NaiveTime,
+    now: chrono::NaiveDateTime,
+    holder: &str,
+) -> Due {
+    let today = now.date();
+    if now.time() < daily_at {
+        return Due::NotYet;
+    }
+    let done = store
+        .runs(20)
+        .await
+        .map(|runs| {
+            runs.iter()
+                .any(|r| r.business_date == today && r.status == RunStatus::Committed)
+        })
+        .unwrap_or(true);
+    if done {
+        return Due::Done;
+    }
+    let dir = ginkgo_batch::inbox_dir(inbox, today);
+    if !dir.is_dir() {
+        return Due::Missing(today);
+    }
+    let until = Utc::now() + chrono::Duration::hours(2);
+    if !matches!(
+        store
+            .try_lease("daily-snapshot", holder, Utc::now(), until)
+            .await,
+        Ok(true)
+    ) {
+        return Due::Busy;
+    }
+    let result = load_day(store.clone(), &dir, Some(today), None)
+        .await
+        .map_err(|f| f.error.to_string());
+    let _ = store.release_lease("daily-snapshot", holder).await;
+    Due::Ran(result)
+}

@@ -1,0 +1,385 @@
+//! Linking a bank through Open Banking, syncing, and reading bank accounts and transactions.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, put};
+use chrono::{DateTime, NaiveDate, Utc};
+use ginkgo_insight::category::Category;
+use ginkgo_store::{BankAccount, BankTxn, SyncRecord, TxnFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::bank::{self, SyncOutcome};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/bank/link", get(link).delete(unlink))
+        .route("/api/v1/bank/callback", get(callback))
+        .route("/api/v1/bank/sync", post(sync))
+        .route("/api/v1/bank/syncs", get(syncs))
+        .route("/api/v1/bank/accounts", get(accounts))
+        .route("/api/v1/bank/accounts/{id}/transactions", get(transactions))
+        .route("/api/v1/bank/transactions/{id}/category", put(refile))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LinkStart {
+    /// Where to send the browser: the bank's consent page.
+    pub authorize_url: String,
+}
+
+/// Start linking: a fresh `state` bound to this login. Browsers get a 303 to the bank's consent
+/// page; `Accept: application/json` gets the URL.
+#[utoipa::path(get, path = "/api/v1/bank/link", tag = "bank", security(("bearer" = [])),
+    responses((status = 303, description = "Redirect to the consent page"), (status = 200, body = LinkStart),
+              (status = 503, body = crate::error::ErrorBody)))]
+pub async fn link(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let url = bank::start_link(&state, user.user_id).await?;
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        Ok(Json(LinkStart { authorize_url: url }).into_response())
+    } else {
+        Ok(Redirect::to(&url).into_response())
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub scope: Option<String>,
+    pub client_info: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// The bank's redirect back. Authenticated by the single-use `state`, not by a cookie (the
+/// redirect comes from another site). Ends on the web app's bank page.
+#[utoipa::path(get, path = "/api/v1/bank/callback", tag = "bank", params(CallbackQuery),
+    responses((status = 303, description = "To `/bank?linked=1` or `/bank?error=<code>`")))]
+pub async fn callback(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
+) -> Response {
+    let result = match (&q.error, &q.state, &q.code) {
+        (Some(_), _, _) => Err("consent_refused".to_string()),
+        (None, Some(s), Some(c)) => bank::finish_link(&state, s, c)
+            .await
+            .map_err(|e| e.code.to_string()),
+        _ => Err("invalid_callback".to_string()),
+    };
+    match result {
+        Ok(_) => Redirect::to("/bank?linked=1").into_response(),
+        Err(code) => {
+            tracing::warn!(code, "bank link callback refused");
+            Redirect::to(&format!("/bank?error={code}")).into_response()
+        }
+    }
+}
+
+/// Forget the bank link and its tokens.
+#[utoipa::path(delete, path = "/api/v1/bank/link", tag = "bank", security(("bearer" = [])),
+    responses((status = 204, description = "Unlinked"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn unlink(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
+    state
+        .store()
+        .delete_bank_link(user.user_id)
+        .await
+        .map_err(|e| match e {
+            ginkgo_store::StoreError::NotFound => ApiError::not_found("no bank is linked"),
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sync balances and transactions now.
+#[utoipa::path(post, path = "/api/v1/bank/sync", tag = "bank", security(("bearer" = [])),
+    responses((status = 200, body = SyncOutcome), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "Re-link needed, or a sync is running", body = crate::error::ErrorBody),
+              (status = 502, body = crate::error::ErrorBody)))]
+pub async fn sync(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<SyncOutcome>> {
+    Ok(Json(bank::sync_user(&state, user.user_id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SyncView {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub status: String,
+    pub accounts: u32,
+    pub added: u64,
+    pub error: Option<String>,
+}
+
+impl From<SyncRecord> for SyncView {
+    fn from(s: SyncRecord) -> Self {
+        SyncView {
+            id: s.id,
+            started_at: s.started_at,
+            finished_at: s.finished_at,
+            status: s.status,
+            accounts: s.accounts,
+            added: s.added,
+            error: s.error,
+        }
+    }
+}
+
+/// Recent syncs and their outcomes.
+#[utoipa::path(get, path = "/api/v1/bank/syncs", tag = "bank", security(("bearer" = [])),
+    responses((status = 200, body = Vec<SyncView>)))]
+pub async fn syncs(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<Vec<SyncView>>> {
+    let list = state.store().syncs(user.user_id, 50).await?;
+    Ok(Json(list.into_iter().map(SyncView::from).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BankAccountView {
+    pub id: i64,
+    #[schema(example = "오픈은행")]
+    pub bank_name: String,
+    #[schema(example = "생활비통장")]
+    pub account_alias: String,
+    #[schema(example = "1234567***")]
+    pub account_num_masked: String,
+    /// Won; `null` before the first sync.
+    pub balance: Option<i64>,
+    pub available: Option<i64>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    /// `never`, `ok`, or an error code.
+    pub sync_status: String,
+    /// `active` or `relink_needed`.
+    pub link_status: String,
+}
+
+fn account_view(a: BankAccount, link_status: &str) -> BankAccountView {
+    BankAccountView {
+        id: a.id,
+        bank_name: a.bank_name,
+        account_alias: a.account_alias,
+        account_num_masked: a.account_num_masked,
+        balance: a.balance.map(|b| b.get()),
+        available: a.available.map(|b| b.get()),
+        last_synced_at: a.last_synced_at,
+        sync_status: a.sync_status,
+        link_status: link_status.to_string(),
+    }
+}
+
+/// The login's linked bank accounts.
+#[utoipa::path(get, path = "/api/v1/bank/accounts", tag = "bank", security(("bearer" = [])),
+    responses((status = 200, body = Vec<BankAccountView>)))]
+pub async fn accounts(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<Vec<BankAccountView>>> {
+    let link = state.store().bank_link(user.user_id).await?;
+    let status = link.map(|l| l.status).unwrap_or_else(|| "unlinked".into());
+    let list = state.store().bank_accounts(user.user_id).await?;
+    Ok(Json(
+        list.into_iter().map(|a| account_view(a, &status)).collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TxnQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// A category code (see `/api/v1/insight/categories`).
+    pub category: Option<String>,
+    /// 1-based.
+    pub page: Option<u32>,
+    /// At most 500 (default 50).
+    pub per_page: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TxnView {
+    pub id: i64,
+    pub date: NaiveDate,
+    /// `HHMMSS`.
+    #[schema(example = "123015")]
+    pub time: String,
+    /// `in` or `out`.
+    pub direction: String,
+    pub amount: i64,
+    pub balance_after: i64,
+    #[schema(example = "스타벅스 강남R점")]
+    pub memo: String,
+    pub tran_type: String,
+    #[schema(example = "cafe")]
+    pub category: String,
+    /// `rule`, `dictionary`, `manual` or `default`.
+    pub category_source: String,
+    /// The rule that set the category, when one did.
+    pub rule_id: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TxnPageView {
+    pub items: Vec<TxnView>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+pub fn txn_view(t: BankTxn) -> TxnView {
+    TxnView {
+        id: t.id,
+        date: t.date,
+        time: t.time,
+        direction: t.direction,
+        amount: t.amount.get(),
+        balance_after: t.balance_after.get(),
+        memo: t.memo,
+        tran_type: t.tran_type,
+        category: t.category,
+        category_source: t.category_source,
+        rule_id: t.rule_id,
+    }
+}
+
+fn check_category(code: &str) -> ApiResult<()> {
+    Category::from_code(code)
+        .map(|_| ())
+        .ok_or_else(|| ApiError::validation(format!("unknown category '{code}'")))
+}
+
+/// Transactions of one account, newest first, with date and category filters and paging.
+#[utoipa::path(get, path = "/api/v1/bank/accounts/{id}/transactions", tag = "bank", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Bank account id"), TxnQuery),
+    responses((status = 200, body = TxnPageView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn transactions(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<TxnQuery>,
+) -> ApiResult<Json<TxnPageView>> {
+    if let Some(c) = &q.category {
+        check_category(c)?;
+    }
+    if let (Some(f), Some(t)) = (q.from, q.to)
+        && f > t
+    {
+        return Err(ApiError::validation("from must not be after to"));
+    }
+    let filter = TxnFilter {
+        from: q.from,
+        to: q.to,
+        category: q.category,
+        page: q.page.unwrap_or(1),
+        per_page: q.per_page.unwrap_or(50),
+    };
+    let page = state
+        .store()
+        .bank_transactions(user.user_id, id, filter)
+        .await
+        .map_err(|e| match e {
+            ginkgo_store::StoreError::NotFound => ApiError::not_found("no such bank account"),
+            other => other.into(),
+        })?;
+    Ok(Json(TxnPageView {
+        items: page.items.into_iter().map(txn_view).collect(),
+        total: page.total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefileRequest {
+    #[schema(example = "cafe")]
+    pub category: String,
+    /// `memo` (default): a rule "memo equals this memo → category" for this and every other
+    /// transaction with the memo, past and future; `this`: only this transaction, by hand.
+    pub apply_to: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefileResponse {
+    pub transaction: TxnView,
+    /// The rule created or updated (for `apply_to = memo`).
+    pub rule_id: Option<i64>,
+    /// How many transactions changed category.
+    pub changed: u64,
+}
+
+/// File a transaction under another category.
+#[utoipa::path(put, path = "/api/v1/bank/transactions/{id}/category", tag = "bank", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Transaction id")), request_body = RefileRequest,
+    responses((status = 200, body = RefileResponse), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn refile(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<RefileRequest>,
+) -> ApiResult<Json<RefileResponse>> {
+    check_category(&req.category)?;
+    let store = state.store();
+    let txn = store
+        .bank_transaction(user.user_id, id)
+        .await
+        .map_err(|e| match e {
+            ginkgo_store::StoreError::NotFound => ApiError::not_found("no such transaction"),
+            other => other.into(),
+        })?;
+    match req.apply_to.as_deref().unwrap_or("memo") {
+        "this" => {
+            let t = store
+                .set_manual_category(user.user_id, id, &req.category)
+                .await?;
+            Ok(Json(RefileResponse {
+                transaction: txn_view(t),
+                rule_id: None,
+                changed: 1,
+            }))
+        }
+        "memo" => {
+            if txn.memo_norm.is_empty() {
+                return Err(ApiError::validation(
+                    "this transaction has no memo to make a rule of; use apply_to = this",
+                ));
+            }
+            let rule = store
+                .upsert_rule(user.user_id, "equals", txn.memo.trim(), &req.category)
+                .await?;
+            let changed = bank::recompute(
+                &state,
+                user.user_id,
+                std::slice::from_ref(&txn.memo),
+                &[rule.id],
+            )
+            .await?;
+            let t = store.bank_transaction(user.user_id, id).await?;
+            Ok(Json(RefileResponse {
+                transaction: txn_view(t),
+                rule_id: Some(rule.id),
+                changed,
+            }))
+        }
+        other => Err(ApiError::validation(format!(
+            "apply_to must be 'memo' or 'this' (got '{other}')"
+        ))),
+    }
+}

@@ -1,0 +1,367 @@
+//! The two-phase, SHA-512-verified deposit (and the original `/api/transfers…` aliases).
+//!
+//! Phase 1 records what will be deposited and answers an unguessable identifier; phase 2 presents
+//! `sha512_hex(account_number + user_name + amount)` for it. The store applies a confirmation at
+//! most once, enforced in the database.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{DateTime, Duration, Utc};
+use ginkgo_domain::{Signature, Won};
+use ginkgo_store::{ConfirmOutcome, Deposit, DepositRefusal, DepositStatus, NewDeposit};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/deposits", post(create).get(list))
+        .route("/api/v1/deposits/{id}/confirm", post(confirm))
+        .route("/api/transfers-verifications", post(legacy_create))
+        .route("/api/transfers", post(legacy_confirm))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositRequest {
+    #[schema(example = "5736692368320")]
+    pub account_number: String,
+    /// The account holder's name, as the customer typed it.
+    #[schema(example = "류영길")]
+    pub user_name: String,
+    /// A positive whole number of won.
+    #[schema(value_type = i64, example = 1000)]
+    pub transfer_amount: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepositCreated {
+    /// Opaque and unguessable; present it in phase 2.
+    #[schema(example = "6f1c0a4e9b5d4c7f8e2a1b3c4d5e6f70")]
+    pub transfer_identifier: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// `sha512_hex(account_number + user_name + amount)`, 128 lowercase hex characters.
+    #[schema(
+        example = "7e2ab3b8f8a84c6af56b964bf1c8b715ae0edbffa09b2817f39ca5a9a5b0634733181131a89e5c4f1d29b374827a3a236fc454b8ddeb87f73516026d312e833f"
+    )]
+    pub signature: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyConfirmRequest {
+    pub signature: String,
+    #[schema(value_type = String)]
+    pub transfer_identifier: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConfirmResponse {
+    #[schema(example = true)]
+    pub status: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deposit: Option<DepositView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DepositView {
+    pub transfer_identifier: String,
+    pub account_id: i64,
+    #[schema(example = "5736692368320")]
+    pub account_number: String,
+    #[schema(example = 1000)]
+    pub amount: i64,
+    pub status: DepositStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl From<Deposit> for DepositView {
+    fn from(d: Deposit) -> Self {
+        DepositView {
+            transfer_identifier: d.identifier,
+            account_id: d.account_id,
+            account_number: d.account_number,
+            amount: d.amount.get(),
+            status: d.status,
+            created_at: d.created_at,
+            expires_at: d.expires_at,
+            confirmed_at: d.confirmed_at,
+        }
+    }
+}
+
+/// A positive whole number of won within the configured maximum; JSON numbers only.
+pub fn parse_amount(v: &serde_json::Value, max: i64) -> ApiResult<Won> {
+    let n = match v {
+        serde_json::Value::Number(n) => n,
+        serde_json::Value::Null => return Err(ApiError::validation("transfer_amount is required")),
+        _ => {
+            return Err(ApiError::validation(
+                "transfer_amount must be a number of won",
+            ));
+        }
+    };
+    let amount = if let Some(i) = n.as_i64() {
+        i
+    } else if n.as_u64().is_some() {
+        return Err(ApiError::validation(format!(
+            "transfer_amount must be at most {max} won"
+        )));
+    } else {
+        return Err(ApiError::validation(
+            "transfer_amount must be a whole number of won",
+        ));
+    };
+    if amount <= 0 {
+        return Err(ApiError::validation("transfer_amount must be positive"));
+    }
+    if amount > max {
+        return Err(ApiError::validation(format!(
+            "transfer_amount must be at most {max} won"
+        )));
+    }
+    Ok(Won::new(amount))
+}
+
+async fn phase_one(
+    state: &AppState,
+    user: &AuthUser,
+    req: DepositRequest,
+) -> ApiResult<DepositCreated> {
+    let amount = parse_amount(&req.transfer_amount, state.config().deposit.max_amount)?;
+    if req.account_number.trim().is_empty() {
+        return Err(ApiError::validation("account_number is required"));
+    }
+    if req.user_name.trim().is_empty() {
+        return Err(ApiError::validation("user_name is required"));
+    }
+    let now = Utc::now();
+    let identifier = uuid::Uuid::new_v4().simple().to_string();
+    let created = state
+        .store()
+        .create_deposit(NewDeposit {
+            identifier,
+            user_id: user.user_id,
+            scope: user.scope(),
+            account_number: req.account_number.trim().to_string(),
+            user_name: req.user_name,
+            amount,
+            now,
+            expires_at: now + Duration::minutes(state.config().deposit.expiry_minutes),
+        })
+        .await?;
+    match created {
+        Ok(d) => {
+            tracing::info!(
+                user_id = user.user_id,
+                account_id = d.account_id,
+                "deposit requested"
+            );
+            Ok(DepositCreated {
+                transfer_identifier: d.identifier,
+                expires_at: d.expires_at,
+            })
+        }
+        Err(DepositRefusal::AccountNotFound) => Err(ApiError::not_found("no such account")),
+        Err(DepositRefusal::NameMismatch) => Err(ApiError::validation(
+            "user_name is not the account holder's name",
+        )),
+        Err(DepositRefusal::AccountInactive) => Err(ApiError::conflict(
+            "account_inactive",
+            "the account is not in the provider's latest snapshot and takes no deposits",
+        )),
+    }
+}
+
+async fn phase_two(
+    state: &AppState,
+    user: &AuthUser,
+    identifier: &str,
+    signature: &str,
+) -> ApiResult<DepositView> {
+    let parsed = Signature::parse(signature);
+    let outcome = state
+        .store()
+        .confirm_deposit(
+            user.user_id,
+            user.scope(),
+            identifier.trim(),
+            parsed.as_ref(),
+            Utc::now(),
+        )
+        .await?;
+    match outcome {
+        ConfirmOutcome::Confirmed(d) => {
+            state.cache().invalidate();
+            tracing::info!(
+                user_id = user.user_id,
+                account_id = d.account_id,
+                "deposit confirmed"
+            );
+            Ok(d.into())
+        }
+        ConfirmOutcome::NotFound => Err(ApiError::not_found("no such transfer identifier")),
+        ConfirmOutcome::Expired => Err(ApiError::new(
+            StatusCode::GONE,
+            "expired",
+            "this transfer identifier has expired; start the deposit again",
+        )),
+        ConfirmOutcome::AlreadyConfirmed => Err(ApiError::conflict(
+            "already_completed",
+            "this deposit has already been completed",
+        )),
+        ConfirmOutcome::BadSignature if parsed.is_none() => Err(ApiError::bad_request(
+            "malformed_signature",
+            "signature must be 128 hexadecimal characters (SHA-512)",
+        )),
+        ConfirmOutcome::BadSignature => Err(ApiError::validation(
+            "the signature does not match the deposit; nothing was changed",
+        )
+        .with_code("signature_mismatch")),
+    }
+}
+
+impl ApiError {
+    fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
+    }
+}
+
+/// Phase 1: check the account, holder name and amount; answer a transfer identifier.
+#[utoipa::path(post, path = "/api/v1/deposits", tag = "deposits", security(("bearer" = [])),
+    request_body = DepositRequest,
+    responses((status = 201, body = DepositCreated), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<DepositRequest>,
+) -> ApiResult<Response> {
+    let created = phase_one(&state, &user, req).await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// Phase 2: present the SHA-512 signature; the deposit is applied exactly once.
+#[utoipa::path(post, path = "/api/v1/deposits/{id}/confirm", tag = "deposits", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The transfer identifier from phase 1")),
+    request_body = ConfirmRequest,
+    responses((status = 200, body = ConfirmResponse), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "Already completed", body = crate::error::ErrorBody),
+              (status = 410, description = "Expired", body = crate::error::ErrorBody),
+              (status = 422, description = "Signature mismatch", body = crate::error::ErrorBody)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> ApiResult<Json<ConfirmResponse>> {
+    let d = phase_two(&state, &user, &id, &req.signature).await?;
+    Ok(Json(ConfirmResponse {
+        status: true,
+        deposit: Some(d),
+    }))
+}
+
+/// The customer's deposits, newest first.
+#[utoipa::path(get, path = "/api/v1/deposits", tag = "deposits", security(("bearer" = [])),
+    responses((status = 200, body = Vec<DepositView>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<Vec<DepositView>>> {
+    let list = state.store().deposits(user.scope(), 200).await?;
+    Ok(Json(list.into_iter().map(DepositView::from).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LegacyCreated {
+    pub transfer_identifier: String,
+}
+
+/// Original route (alias of `POST /api/v1/deposits`).
+#[utoipa::path(post, path = "/api/transfers-verifications", tag = "original", security(("bearer" = [])),
+    request_body = DepositRequest,
+    responses((status = 200, body = LegacyCreated), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn legacy_create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<DepositRequest>,
+) -> ApiResult<Json<LegacyCreated>> {
+    let created = phase_one(&state, &user, req).await?;
+    Ok(Json(LegacyCreated {
+        transfer_identifier: created.transfer_identifier,
+    }))
+}
+
+/// Original route (alias of phase 2): `{"status": true}`, or an error with `"status": false`.
+#[utoipa::path(post, path = "/api/transfers", tag = "original", security(("bearer" = [])),
+    request_body = LegacyConfirmRequest,
+    responses((status = 200, body = ConfirmResponse),
+              (status = 422, description = "`status: false` plus the error", body = crate::error::ErrorBody)))]
+pub async fn legacy_confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: Result<ApiJson<LegacyConfirmRequest>, ApiError>,
+) -> Response {
+    let result = async {
+        let ApiJson(req) = body?;
+        let id = match &req.transfer_identifier {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(ApiError::validation("transfer_identifier must be a string")),
+        };
+        phase_two(&state, &user, &id, &req.signature).await
+    }
+    .await;
+    match result {
+        Ok(_) => Json(ConfirmResponse {
+            status: true,
+            deposit: None,
+        })
+        .into_response(),
+        Err(e) => e.with_alias_status().into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn amounts_are_positive_whole_won_within_the_limit() {
+        assert_eq!(
+            parse_amount(&json!(1000), 10_000).ok(),
+            Some(Won::new(1000))
+        );
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!(10.5),
+            json!(1e3),
+            json!("1000"),
+            json!(null),
+            json!(10_001),
+            json!(u64::MAX),
+        ] {
+            assert!(parse_amount(&bad, 10_000).is_err(), "{bad}");
+        }
+    }
+}

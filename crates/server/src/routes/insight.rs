@@ -1,0 +1,553 @@
+//! Spending insight (categories, weekly and monthly series, recurring payments) and the
+//! customer's own category rules.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use chrono::{Duration, NaiveDate};
+use ginkgo_domain::time::today_kst;
+use ginkgo_insight::categorize::preview;
+use ginkgo_insight::category::Category;
+use ginkgo_insight::charts::{
+    DateRange, monthly_totals, spending_by_category, upcoming, weekly_series,
+};
+use ginkgo_insight::normalize::normalize;
+use ginkgo_insight::recurring::{RecurringConfig, detect_recurring};
+use ginkgo_insight::txn::Txn;
+use ginkgo_store::RuleRow;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::bank::{self, to_txn};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/insight/categories", get(categories))
+        .route("/api/v1/insight/spending", get(spending))
+        .route("/api/v1/insight/weekly", get(weekly))
+        .route("/api/v1/insight/monthly", get(monthly))
+        .route("/api/v1/insight/recurring", get(recurring))
+        .route("/api/v1/insight/upcoming", get(upcoming_payments))
+        .route("/api/v1/rules", get(list_rules).post(create_rule))
+        .route("/api/v1/rules/{id}", put(update_rule).delete(delete_rule))
+        .route("/api/v1/rules/reorder", post(reorder_rules))
+        .route("/api/v1/rules/preview", post(preview_rule))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RangeQuery {
+    /// Default: 90 days before `to`.
+    pub from: Option<NaiveDate>,
+    /// Default: today (Asia/Seoul).
+    pub to: Option<NaiveDate>,
+}
+
+fn range(q: &RangeQuery) -> ApiResult<DateRange> {
+    let to = q.to.unwrap_or_else(today_kst);
+    let from = q.from.unwrap_or(to - Duration::days(90));
+    if (to - from).num_days() > 366 * 5 {
+        return Err(ApiError::validation(
+            "the range may span at most five years",
+        ));
+    }
+    DateRange::new(from, to).map_err(|e| ApiError::validation(e.to_string()))
+}
+
+async fn txns(
+    state: &AppState,
+    user: &AuthUser,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<Vec<Txn>> {
+    let rows = state
+        .store()
+        .all_bank_transactions(user.user_id, from, to)
+        .await?;
+    Ok(rows.iter().map(to_txn).collect())
+}
+
+fn money_error(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "insight arithmetic");
+    ApiError::internal()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CategoryView {
+    #[schema(example = "cafe")]
+    pub code: &'static str,
+    #[schema(example = "카페")]
+    pub ko: &'static str,
+    #[schema(example = "Café")]
+    pub en: &'static str,
+}
+
+/// Every category with its Korean and English label.
+#[utoipa::path(get, path = "/api/v1/insight/categories", tag = "insight",
+    responses((status = 200, body = Vec<CategoryView>)))]
+pub async fn categories() -> Json<Vec<CategoryView>> {
+    Json(
+        Category::ALL
+            .iter()
+            .map(|c| CategoryView {
+                code: c.code(),
+                ko: c.label_ko(),
+                en: c.label_en(),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SpendingView {
+    pub category: &'static str,
+    pub amount: i64,
+    pub count: usize,
+}
+
+/// Outgoing money per category in a date range, largest first (transfers between the
+/// customer's own accounts left out).
+#[utoipa::path(get, path = "/api/v1/insight/spending", tag = "insight", security(("bearer" = [])),
+    params(RangeQuery), responses((status = 200, body = Vec<SpendingView>)))]
+pub async fn spending(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Json<Vec<SpendingView>>> {
+    let r = range(&q)?;
+    let t = txns(&state, &user, Some(r.from()), Some(r.to())).await?;
+    let totals = spending_by_category(&t, r).map_err(money_error)?;
+    Ok(Json(
+        totals
+            .into_iter()
+            .map(|c| SpendingView {
+                category: c.category.code(),
+                amount: c.total.get(),
+                count: c.count,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WeekView {
+    pub week_start: NaiveDate,
+    pub week_end: NaiveDate,
+    /// End-of-week balance over all accounts; `null` before the first transaction.
+    pub balance: Option<i64>,
+    pub spending: i64,
+    pub income: i64,
+}
+
+/// Weekly (Monday–Sunday) balance against spending and income.
+#[utoipa::path(get, path = "/api/v1/insight/weekly", tag = "insight", security(("bearer" = [])),
+    params(RangeQuery), responses((status = 200, body = Vec<WeekView>)))]
+pub async fn weekly(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Json<Vec<WeekView>>> {
+    let r = range(&q)?;
+    // Earlier rows set the opening balance.
+    let t = txns(&state, &user, None, Some(r.to())).await?;
+    let weeks = weekly_series(&t, r).map_err(money_error)?;
+    Ok(Json(
+        weeks
+            .into_iter()
+            .map(|w| WeekView {
+                week_start: w.week_start,
+                week_end: w.week_end,
+                balance: w.balance.map(|b| b.get()),
+                spending: w.spending.get(),
+                income: w.income.get(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MonthView {
+    #[schema(example = "2026-11")]
+    pub month: String,
+    pub income: i64,
+    pub spending: i64,
+    pub net: i64,
+}
+
+/// Income, spending and net per calendar month.
+#[utoipa::path(get, path = "/api/v1/insight/monthly", tag = "insight", security(("bearer" = [])),
+    params(RangeQuery), responses((status = 200, body = Vec<MonthView>)))]
+pub async fn monthly(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Json<Vec<MonthView>>> {
+    let r = range(&q)?;
+    let t = txns(&state, &user, Some(r.from()), Some(r.to())).await?;
+    let months = monthly_totals(&t, r).map_err(money_error)?;
+    Ok(Json(
+        months
+            .into_iter()
+            .map(|m| MonthView {
+                month: format!("{:04}-{:02}", m.year, m.month),
+                income: m.income.get(),
+                spending: m.spending.get(),
+                net: m.net.get(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecurringView {
+    pub memo: String,
+    /// `in` or `out`.
+    pub direction: &'static str,
+    /// `weekly`, `biweekly`, `monthly`, `quarterly` or `yearly`.
+    pub period: String,
+    pub typical_amount: i64,
+    pub min_amount: i64,
+    pub max_amount: i64,
+    pub last_date: NaiveDate,
+    pub next_date: NaiveDate,
+    /// `active` or `stopped`.
+    pub status: String,
+    pub occurrences: usize,
+}
+
+fn lower_json<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_lowercase))
+        .unwrap_or_default()
+}
+
+/// Recurring payments and income found in the customer's history.
+#[utoipa::path(get, path = "/api/v1/insight/recurring", tag = "insight", security(("bearer" = [])),
+    responses((status = 200, body = Vec<RecurringView>)))]
+pub async fn recurring(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<Vec<RecurringView>>> {
+    let t = txns(&state, &user, None, None).await?;
+    let series = detect_recurring(&t, &RecurringConfig::default(), today_kst());
+    Ok(Json(
+        series
+            .iter()
+            .map(|s| RecurringView {
+                memo: s.memo.clone(),
+                direction: s.direction.code(),
+                period: lower_json(&s.period),
+                typical_amount: s.typical_amount.get(),
+                min_amount: s.min_amount.get(),
+                max_amount: s.max_amount.get(),
+                last_date: s.last_date,
+                next_date: s.next_expected,
+                status: lower_json(&s.status),
+                occurrences: s.occurrences,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UpcomingQuery {
+    /// Days ahead (default 30, at most 366).
+    pub days: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UpcomingView {
+    pub memo: String,
+    pub date: NaiveDate,
+    pub amount: i64,
+    pub direction: &'static str,
+}
+
+/// Expected recurring payments and income in the next days.
+#[utoipa::path(get, path = "/api/v1/insight/upcoming", tag = "insight", security(("bearer" = [])),
+    params(UpcomingQuery), responses((status = 200, body = Vec<UpcomingView>)))]
+pub async fn upcoming_payments(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<UpcomingQuery>,
+) -> ApiResult<Json<Vec<UpcomingView>>> {
+    let days = q.days.unwrap_or(30);
+    if days > 366 {
+        return Err(ApiError::validation("days must be at most 366"));
+    }
+    let t = txns(&state, &user, None, None).await?;
+    let today = today_kst();
+    let series = detect_recurring(&t, &RecurringConfig::default(), today);
+    Ok(Json(
+        upcoming(&series, today, days)
+            .into_iter()
+            .map(|u| UpcomingView {
+                memo: u.memo,
+                date: u.date,
+                amount: u.amount.get(),
+                direction: u.direction.code(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleRequest {
+    /// `contains` or `equals` (compared after normalising spaces, case and full-width characters).
+    #[schema(example = "contains")]
+    pub kind: String,
+    #[schema(example = "스타벅스")]
+    pub pattern: String,
+    #[schema(example = "cafe")]
+    pub category: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleView {
+    pub id: i64,
+    pub kind: String,
+    pub pattern: String,
+    pub category: String,
+    /// Lower positions are tried first.
+    pub position: i32,
+}
+
+impl From<RuleRow> for RuleView {
+    fn from(r: RuleRow) -> Self {
+        RuleView {
+            id: r.id,
+            kind: r.kind,
+            pattern: r.pattern,
+            category: r.category,
+            position: r.position,
+        }
+    }
+}
+
+fn validate_rule(r: &RuleRequest) -> ApiResult<()> {
+    if r.kind != "contains" && r.kind != "equals" {
+        return Err(ApiError::validation("kind must be 'contains' or 'equals'"));
+    }
+    if normalize(&r.pattern).is_empty() {
+        return Err(ApiError::validation(
+            "pattern must contain more than spaces",
+        ));
+    }
+    if r.pattern.chars().count() > 100 {
+        return Err(ApiError::validation(
+            "pattern must be at most 100 characters",
+        ));
+    }
+    Category::from_code(&r.category)
+        .ok_or_else(|| ApiError::validation(format!("unknown category '{}'", r.category)))?;
+    Ok(())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleChange {
+    pub rule: RuleView,
+    /// Transactions re-filed at once.
+    pub changed: u64,
+}
+
+/// The customer's rules, in the order they are tried.
+#[utoipa::path(get, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])),
+    responses((status = 200, body = Vec<RuleView>)))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<Vec<RuleView>>> {
+    Ok(Json(
+        state
+            .store()
+            .rules(user.user_id)
+            .await?
+            .into_iter()
+            .map(RuleView::from)
+            .collect(),
+    ))
+}
+
+/// Add a rule (tried first); past transactions are re-filed at once.
+#[utoipa::path(post, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), request_body = RuleRequest,
+    responses((status = 201, body = RuleChange), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_rule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<RuleRequest>,
+) -> ApiResult<(StatusCode, Json<RuleChange>)> {
+    validate_rule(&req)?;
+    let rule = state
+        .store()
+        .upsert_rule(user.user_id, &req.kind, req.pattern.trim(), &req.category)
+        .await?;
+    let changed = bank::recompute(
+        &state,
+        user.user_id,
+        std::slice::from_ref(&req.pattern),
+        &[rule.id],
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RuleChange {
+            rule: rule.into(),
+            changed,
+        }),
+    ))
+}
+
+/// Change a rule; what it used to match and what it matches now are re-filed.
+#[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "rules", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Rule id")), request_body = RuleRequest,
+    responses((status = 200, body = RuleChange), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn update_rule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<RuleRequest>,
+) -> ApiResult<Json<RuleChange>> {
+    validate_rule(&req)?;
+    let old = state
+        .store()
+        .rules(user.user_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found("no such rule"))?;
+    let rule = state
+        .store()
+        .update_rule(
+            user.user_id,
+            id,
+            &req.kind,
+            req.pattern.trim(),
+            &req.category,
+        )
+        .await?;
+    let changed = bank::recompute(&state, user.user_id, &[old.pattern, req.pattern], &[id]).await?;
+    Ok(Json(RuleChange {
+        rule: rule.into(),
+        changed,
+    }))
+}
+
+/// Delete a rule; the transactions it filed fall back to the other rules and the dictionary.
+#[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "rules", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Rule id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    let old = state
+        .store()
+        .rules(user.user_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found("no such rule"))?;
+    state.store().delete_rule(user.user_id, id).await?;
+    bank::recompute(&state, user.user_id, &[old.pattern], &[id]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReorderRequest {
+    /// Every rule id, in the new order.
+    pub ids: Vec<i64>,
+}
+
+/// Put the rules in a new order (first match wins).
+#[utoipa::path(post, path = "/api/v1/rules/reorder", tag = "rules", security(("bearer" = [])), request_body = ReorderRequest,
+    responses((status = 200, body = Vec<RuleView>), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn reorder_rules(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<ReorderRequest>,
+) -> ApiResult<Json<Vec<RuleView>>> {
+    let rules = state.store().reorder_rules(user.user_id, req.ids).await?;
+    let patterns: Vec<String> = rules.iter().map(|r| r.pattern.clone()).collect();
+    let ids: Vec<i64> = rules.iter().map(|r| r.id).collect();
+    bank::recompute(&state, user.user_id, &patterns, &ids).await?;
+    Ok(Json(rules.into_iter().map(RuleView::from).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PreviewView {
+    /// How many transactions the rule would re-file.
+    pub changes: usize,
+    pub sample: Vec<PreviewItem>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PreviewItem {
+    pub id: i64,
+    pub memo: String,
+    pub date: NaiveDate,
+    pub from: Option<&'static str>,
+    pub to: &'static str,
+}
+
+/// What a new rule would change, without changing anything.
+#[utoipa::path(post, path = "/api/v1/rules/preview", tag = "rules", security(("bearer" = [])), request_body = RuleRequest,
+    responses((status = 200, body = PreviewView), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn preview_rule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<RuleRequest>,
+) -> ApiResult<Json<PreviewView>> {
+    validate_rule(&req)?;
+    let mut rules = state.store().rules(user.user_id).await?;
+    for r in rules.iter_mut() {
+        r.position += 1;
+    }
+    rules.retain(|r| !(r.kind == req.kind && r.pattern == req.pattern.trim()));
+    rules.insert(
+        0,
+        RuleRow {
+            id: -1,
+            kind: req.kind.clone(),
+            pattern: req.pattern.trim().to_string(),
+            category: req.category.clone(),
+            position: 0,
+        },
+    );
+    let cat = bank::categorizer(&rules)?;
+    let touched = state
+        .store()
+        .bank_transactions_touched(user.user_id, vec![normalize(&req.pattern)], vec![])
+        .await?;
+    let txns: Vec<Txn> = touched.iter().map(to_txn).collect();
+    let p = preview(&txns, &cat);
+    let by_id: std::collections::HashMap<i64, &Txn> = txns.iter().map(|t| (t.id, t)).collect();
+    let sample = p
+        .changes
+        .iter()
+        .take(20)
+        .filter_map(|c| {
+            by_id.get(&c.id).map(|t| PreviewItem {
+                id: c.id,
+                memo: t.memo.clone(),
+                date: t.date,
+                from: c.from.map(|f| f.code()),
+                to: c.to.code(),
+            })
+        })
+        .collect();
+    Ok(Json(PreviewView {
+        changes: p.count,
+        sample,
+    }))
+}

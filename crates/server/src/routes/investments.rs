@@ -1,0 +1,423 @@
+//! The investment reads: accounts (summary), account detail, holdings, allocation, history, and
+//! the original service's routes kept as documented aliases.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+use ginkgo_domain::{ReturnRate, Valuation, Won};
+use ginkgo_store::{AccountSummary, HistoryPoint, HoldingLine};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts", get(list_accounts))
+        .route("/api/v1/accounts/{id}", get(account_detail))
+        .route("/api/v1/accounts/{id}/holdings", get(account_holdings))
+        .route("/api/v1/accounts/{id}/allocation", get(account_allocation))
+        .route("/api/v1/accounts/{id}/history", get(account_history))
+        .route("/api/v1/allocation", get(total_allocation))
+        .route("/api/v1/history", get(total_history))
+        .route("/api/investments", get(legacy_investments))
+        .route("/api/investments/holdings", get(legacy_holdings))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: i64,
+    #[schema(example = "계좌1")]
+    pub account_name: String,
+    #[schema(example = "디셈버증권")]
+    pub broker: String,
+    #[schema(example = "5736692368320")]
+    pub account_number: String,
+    /// Won, cash included.
+    #[schema(example = 1_911_386)]
+    pub total_assets: i64,
+    /// The business date of the snapshot these figures come from.
+    pub as_of: Option<NaiveDate>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountDetailView {
+    #[serde(flatten)]
+    pub account: AccountView,
+    #[schema(example = 1_800_000)]
+    pub principal: i64,
+    /// total_assets − principal, won.
+    #[schema(example = 111_386)]
+    pub total_profit: i64,
+    /// profit / principal × 100, rounded once to 2 decimals; `null` when the principal is 0.
+    #[schema(example = 6.19, value_type = Option<f64>)]
+    pub return_rate: Option<ReturnRate>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HoldingView {
+    #[schema(example = "미국S&P500")]
+    pub instrument_name: String,
+    #[schema(example = "미국 주식")]
+    pub asset_group: String,
+    /// quantity × current price, won.
+    #[schema(example = 180_285)]
+    pub valuation: i64,
+    #[schema(example = "KR7360750004")]
+    pub isin: String,
+    #[schema(example = 8585)]
+    pub price: i64,
+    #[schema(example = 21)]
+    pub quantity: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllocationView {
+    /// Sum of valuations, won.
+    pub total: i64,
+    pub groups: Vec<AllocationGroup>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllocationGroup {
+    #[schema(example = "미국 주식")]
+    pub asset_group: String,
+    pub valuation: i64,
+    /// Share of the total in hundredths of a percent (`2534` = 25.34 %), so shares are exact.
+    pub share_bp: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryView {
+    pub date: NaiveDate,
+    pub total_assets: i64,
+    pub principal: i64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HoldingsQuery {
+    /// Include holdings whose quantity is 0.
+    #[serde(default)]
+    pub include_zero: bool,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyQuery {
+    /// `true`: the summary shape (no principal, profit or return).
+    #[serde(default)]
+    pub is_simple: bool,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyHoldingsQuery {
+    /// Only this account's holdings (all of the customer's accounts when omitted).
+    pub account_number: Option<String>,
+}
+
+/// Serves `key` from the read cache, or computes, serialises and caches it.
+async fn cached<T: Serialize>(
+    state: &AppState,
+    key: String,
+    compute: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<Response> {
+    if let Some(body) = state.cache().get(&key) {
+        return Ok(json_bytes(body));
+    }
+    let value = compute.await?;
+    let body = bytes::Bytes::from(serde_json::to_vec(&value).map_err(|_| ApiError::internal())?);
+    state.cache().put(key, body.clone());
+    Ok(json_bytes(body))
+}
+
+fn json_bytes(body: bytes::Bytes) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+fn view(a: &AccountSummary) -> AccountView {
+    AccountView {
+        id: a.id,
+        account_name: a.account_name.clone(),
+        broker: a.broker.clone(),
+        account_number: a.account_number.clone(),
+        total_assets: a.total_assets.get(),
+        as_of: a.as_of,
+    }
+}
+
+fn detail(a: &AccountSummary) -> ApiResult<AccountDetailView> {
+    let v = Valuation::from_total(a.total_assets, a.principal).map_err(|_| ApiError::internal())?;
+    Ok(AccountDetailView {
+        account: view(a),
+        principal: v.principal.get(),
+        total_profit: v.profit.get(),
+        return_rate: v.return_rate,
+    })
+}
+
+fn holding_view(h: HoldingLine) -> HoldingView {
+    HoldingView {
+        instrument_name: h.instrument_name,
+        asset_group: h.asset_group,
+        valuation: h.valuation.get(),
+        isin: h.isin,
+        price: h.price.get(),
+        quantity: h.quantity,
+    }
+}
+
+fn allocation(lines: impl IntoIterator<Item = HoldingLine>) -> ApiResult<AllocationView> {
+    let mut groups: BTreeMap<String, Won> = BTreeMap::new();
+    let mut total = Won::ZERO;
+    for l in lines {
+        let g = groups.entry(l.asset_group).or_insert(Won::ZERO);
+        *g = g
+            .checked_add(l.valuation)
+            .map_err(|_| ApiError::internal())?;
+        total = total
+            .checked_add(l.valuation)
+            .map_err(|_| ApiError::internal())?;
+    }
+    let mut groups: Vec<AllocationGroup> = groups
+        .into_iter()
+        .map(|(asset_group, v)| AllocationGroup {
+            asset_group,
+            valuation: v.get(),
+            share_bp: if total.get() == 0 {
+                0
+            } else {
+                i64::try_from(i128::from(v.get()) * 10_000 / i128::from(total.get())).unwrap_or(0)
+            },
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        b.valuation
+            .cmp(&a.valuation)
+            .then(a.asset_group.cmp(&b.asset_group))
+    });
+    Ok(AllocationView {
+        total: total.get(),
+        groups,
+    })
+}
+
+fn history_view(points: Vec<HistoryPoint>) -> Vec<HistoryView> {
+    points
+        .into_iter()
+        .map(|p| HistoryView {
+            date: p.date,
+            total_assets: p.total_assets.get(),
+            principal: p.principal.get(),
+        })
+        .collect()
+}
+
+/// The logged-in customer's investment accounts (summary).
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "investments", security(("bearer" = [])),
+    responses((status = 200, body = Vec<AccountView>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list_accounts(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
+    let scope = user.scope();
+    cached(&state, format!("{scope:?}|accounts"), async {
+        let accounts = state.store().accounts(scope).await?;
+        Ok(accounts.iter().map(view).collect::<Vec<_>>())
+    })
+    .await
+}
+
+/// One account with principal, profit and return.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "investments", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = AccountDetailView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn account_detail(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let scope = user.scope();
+    cached(&state, format!("{scope:?}|account|{id}"), async {
+        let a = state.store().account(scope, id).await.map_err(not_found)?;
+        detail(&a)
+    })
+    .await
+}
+
+fn not_found(e: ginkgo_store::StoreError) -> ApiError {
+    match e {
+        ginkgo_store::StoreError::NotFound => ApiError::not_found("no such account"),
+        other => other.into(),
+    }
+}
+
+/// The holdings of an account: instrument, asset group, valuation, ISIN.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/holdings", tag = "investments", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Account id"), HoldingsQuery),
+    responses((status = 200, body = Vec<HoldingView>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn account_holdings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<HoldingsQuery>,
+) -> ApiResult<Response> {
+    let scope = user.scope();
+    cached(
+        &state,
+        format!("{scope:?}|holdings|{id}|{}", q.include_zero),
+        async {
+            let lines = state
+                .store()
+                .holdings(scope, id, q.include_zero)
+                .await
+                .map_err(not_found)?;
+            Ok(lines.into_iter().map(holding_view).collect::<Vec<_>>())
+        },
+    )
+    .await
+}
+
+/// An account's valuation by asset group.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/allocation", tag = "investments", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = AllocationView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn account_allocation(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<AllocationView>> {
+    let lines = state
+        .store()
+        .holdings(user.scope(), id, false)
+        .await
+        .map_err(not_found)?;
+    Ok(Json(allocation(lines)?))
+}
+
+/// Valuation by asset group across all of the customer's accounts.
+#[utoipa::path(get, path = "/api/v1/allocation", tag = "investments", security(("bearer" = [])),
+    responses((status = 200, body = AllocationView)))]
+pub async fn total_allocation(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<AllocationView>> {
+    let mut all = Vec::new();
+    for a in state.store().accounts(user.scope()).await? {
+        all.extend(state.store().holdings(user.scope(), a.id, false).await?);
+    }
+    Ok(Json(allocation(all)?))
+}
+
+/// An account's total assets per business date, from the daily loads.
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/history", tag = "investments", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Account id"), HistoryQuery),
+    responses((status = 200, body = Vec<HistoryView>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn account_history(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Vec<HistoryView>>> {
+    let points = state
+        .store()
+        .history(user.scope(), Some(id), q.from, q.to)
+        .await
+        .map_err(not_found)?;
+    Ok(Json(history_view(points)))
+}
+
+/// Total assets of all the customer's accounts per business date.
+#[utoipa::path(get, path = "/api/v1/history", tag = "investments", security(("bearer" = [])),
+    params(HistoryQuery), responses((status = 200, body = Vec<HistoryView>)))]
+pub async fn total_history(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<Vec<HistoryView>>> {
+    let points = state
+        .store()
+        .history(user.scope(), None, q.from, q.to)
+        .await?;
+    Ok(Json(history_view(points)))
+}
+
+/// Original route (alias): every account with principal, profit and return; with
+/// `is_simple=true`, the summary (name, broker, number, total assets) only.
+#[utoipa::path(get, path = "/api/investments", tag = "original", security(("bearer" = [])),
+    params(LegacyQuery),
+    responses((status = 200, description = "`is_simple=true`: `AccountView[]`; otherwise `AccountDetailView[]`",
+        body = Vec<AccountDetailView>)))]
+pub async fn legacy_investments(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<LegacyQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let accounts = state.store().accounts(user.scope()).await?;
+    let value = if q.is_simple {
+        serde_json::to_value(accounts.iter().map(view).collect::<Vec<_>>())
+    } else {
+        serde_json::to_value(accounts.iter().map(detail).collect::<ApiResult<Vec<_>>>()?)
+    };
+    value.map(Json).map_err(|_| ApiError::internal())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LegacyHolding {
+    #[schema(example = "5736692368320")]
+    pub account_number: String,
+    #[serde(flatten)]
+    pub holding: HoldingView,
+}
+
+/// Original route (alias): holdings of all the customer's accounts (or of one, by number).
+#[utoipa::path(get, path = "/api/investments/holdings", tag = "original", security(("bearer" = [])),
+    params(LegacyHoldingsQuery),
+    responses((status = 200, body = Vec<LegacyHolding>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn legacy_holdings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<LegacyHoldingsQuery>,
+) -> ApiResult<Json<Vec<LegacyHolding>>> {
+    let accounts = state.store().accounts(user.scope()).await?;
+    let wanted: Vec<&AccountSummary> = match &q.account_number {
+        Some(n) => {
+            let found: Vec<_> = accounts
+                .iter()
+                .filter(|a| a.account_number == n.trim())
+                .collect();
+            if found.is_empty() {
+                return Err(ApiError::not_found("no such account"));
+            }
+            found
+        }
+        None => accounts.iter().collect(),
+    };
+    let mut out = Vec::new();
+    for a in wanted {
+        for h in state.store().holdings(user.scope(), a.id, false).await? {
+            out.push(LegacyHolding {
+                account_number: a.account_number.clone(),
+                holding: holding_view(h),
+            });
+        }
+    }
+    Ok(Json(out))
+}

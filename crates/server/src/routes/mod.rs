@@ -1,0 +1,7 @@
+pub mod auth;
+pub mod bank;
+pub mod batch;
+pub mod deposits;
+pub mod insight;
+pub mod investments;
+pub mod system;

@@ -1,0 +1,136 @@
+use std::sync::Arc;
+
+use ginkgo_openbanking::OpenBankingApi;
+use ginkgo_openbanking::client::{ClientConfig, HttpClient};
+use ginkgo_store::{Store, StoreResult};
+
+use crate::bank::StoreTranIds;
+use crate::cache::ReadCache;
+use crate::config::Config;
+use crate::crypto::TokenCipher;
+
+/// What every handler can reach: the store (behind its trait), the validated configuration and,
+/// when bank linking is configured, the Open Banking client and the token cipher.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    config: Config,
+    decoy_hash: String,
+    bank: Option<Arc<dyn OpenBankingApi>>,
+    cipher: Option<TokenCipher>,
+    cache: ReadCache,
+}
+
+impl AppState {
+    /// Builds the state; the Open Banking client is built from `config.bank` when it names a
+    /// center (`Err` when that configuration is unusable).
+    pub fn try_new(store: Arc<dyn Store>, config: Config) -> Result<Self, String> {
+        let (bank, cipher) = match &config.bank.base_url {
+            Some(url) => {
+                let b = &config.bank;
+                let client_config = ClientConfig::new(
+                    url,
+                    &b.client_id,
+                    b.client_secret.expose(),
+                    &b.redirect_uri,
+                    &b.institution_code,
+                );
+                let tran_ids = Arc::new(StoreTranIds {
+                    store: store.clone(),
+                    institution_code: b.institution_code.clone(),
+                });
+                let client = HttpClient::new(client_config, tran_ids).map_err(|e| e.to_string())?;
+                (
+                    Some(Arc::new(client) as Arc<dyn OpenBankingApi>),
+                    Some(TokenCipher::new(b.token_key.expose())),
+                )
+            }
+            None => (None, None),
+        };
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                cache: ReadCache::new(std::time::Duration::from_millis(config.read_cache_ms)),
+                store,
+                config,
+                decoy_hash: crate::auth::decoy_hash(),
+                bank,
+                cipher,
+            }),
+        })
+    }
+
+    /// [`AppState::try_new`], with bank linking switched off (and logged) when its configuration
+    /// is unusable.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        match Self::try_new(store.clone(), config.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "bank linking disabled: unusable configuration");
+                let mut config = config;
+                config.bank.base_url = None;
+                AppState {
+                    inner: Arc::new(Inner {
+                        cache: ReadCache::new(std::time::Duration::from_millis(
+                            config.read_cache_ms,
+                        )),
+                        store,
+                        config,
+                        decoy_hash: crate::auth::decoy_hash(),
+                        bank: None,
+                        cipher: None,
+                    }),
+                }
+            }
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        &*self.inner.store
+    }
+
+    pub fn store_arc(&self) -> Arc<dyn Store> {
+        self.inner.store.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn jwt_key(&self) -> &[u8] {
+        self.inner.config.auth.jwt_secret.expose().as_bytes()
+    }
+
+    pub fn decoy_hash(&self) -> &str {
+        &self.inner.decoy_hash
+    }
+
+    pub fn bank(&self) -> Option<&Arc<dyn OpenBankingApi>> {
+        self.inner.bank.as_ref()
+    }
+
+    pub fn cache(&self) -> &ReadCache {
+        &self.inner.cache
+    }
+
+    pub fn cipher(&self) -> Option<&TokenCipher> {
+        self.inner.cipher.as_ref()
+    }
+}
+
+/// Opens the store named by the URL: `sqlite:…` or `postgres://…`. The backend is chosen here,
+/// once.
+pub async fn open_store(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(
+            ginkgo_store_postgres::PostgresStore::connect(url).await?,
+        ))
+    } else {
+        Ok(Arc::new(
+            ginkgo_store_sqlite::SqliteStore::connect(url).await?,
+        ))
+    }
+}

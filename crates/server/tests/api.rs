@@ -1,0 +1,23 @@
+//! Black-box tests of the HTTP API: the real server on a free port, a fresh database per test.
+
+#[path = "api/helpers.rs"]
+mod helpers;
+
+#[path = "api/auth.rs"]
+mod auth;
+#[path = "api/bad_input.rs"]
+mod bad_input;
+#[path = "api/bank.rs"]
+mod bank;
+#[path = "api/batch.rs"]
+mod batch;
+#[path = "api/browser.rs"]
+mod browser;
+#[path = "api/browser_support.rs"]
+mod browser_support;
+#[path = "api/deposits.rs"]
+mod deposits;
+#[path = "api/investments.rs"]
+mod investments;
+#[path = "api/openapi.rs"]
+mod openapi;

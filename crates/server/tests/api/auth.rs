@@ -1,0 +1,345 @@
+use chrono::Utc;
+use ginkgo_server::auth::{Claims, sign_jwt};
+use ginkgo_store::Role;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_person_signs_up_claims_logs_in_refreshes_and_logs_out() {
+    let app = TestApp::spawn().await;
+    app.load_generated(5, day(2026, 11, 20), 1, 0.0).await;
+    let accounts = app
+        .store
+        .accounts(ginkgo_store::Scope::Operator)
+        .await
+        .expect("accounts");
+    let target = &accounts[0];
+
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "New@Example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user"]["email"], "new@example.com");
+    assert_eq!(body["user"]["customer_id"], serde_json::Value::Null);
+    let token = body["access_token"].as_str().expect("token").to_string();
+    // Before claiming, the login sees no accounts.
+    let (s, list) = app.get("/api/v1/accounts", &token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(0));
+
+    // A wrong pair is refused; the right one links the customer.
+    let (s, _) = app
+        .post(
+            "/api/v1/auth/claim",
+            Some(&token),
+            json!({"customer_name": target.customer_name, "account_number": "999999999"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, claimed) = app
+        .post(
+            "/api/v1/auth/claim",
+            Some(&token),
+            json!({"customer_name": target.customer_name, "account_number": target.account_number}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{claimed}");
+    assert_eq!(
+        claimed["user"]["customer_name"],
+        target.customer_name.as_str()
+    );
+    let token = claimed["access_token"].as_str().expect("token");
+    let (_, list) = app.get("/api/v1/accounts", token).await;
+    assert!(
+        list.as_array()
+            .expect("list")
+            .iter()
+            .any(|a| a["account_number"] == target.account_number.as_str())
+    );
+    let (s, me) = app.get("/api/v1/me", token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["email"], "new@example.com");
+
+    // Log in, refresh (rotation), log out (revocation).
+    let (s, session) = app.login("new@example.com", PASSWORD).await;
+    assert_eq!(s, StatusCode::OK);
+    let refresh = session["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    let (s, renewed) = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{renewed}");
+    let renewed_refresh = renewed["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    let (s, _) = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": refresh}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a spent refresh token is refused"
+    );
+    let (s, _) = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            json!({"refresh_token": renewed_refresh}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": renewed_refresh}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNAUTHORIZED,
+        "a revoked refresh token is refused: {body}"
+    );
+}
+
+#[tokio::test]
+async fn signup_validates_and_refuses_a_taken_email() {
+    let app = TestApp::spawn().await;
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "x@example.com", "password": "short"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("msg")
+            .contains("at least 10")
+    );
+    let (s, _) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "not-an-email", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "x@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "X@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "email_taken");
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    app.create_user("known@test.kr", Role::Customer, None).await;
+    let (s1, b1) = app.login("known@test.kr", "wrong password!!").await;
+    let (s2, b2) = app.login("unknown@test.kr", "wrong password!!").await;
+    assert_eq!(s1, StatusCode::UNAUTHORIZED);
+    assert_eq!(s2, StatusCode::UNAUTHORIZED);
+    assert_eq!(b1["error"]["code"], b2["error"]["code"]);
+    assert_eq!(b1["error"]["message"], b2["error"]["message"]);
+}
+
+#[tokio::test]
+async fn the_eleventh_wrong_password_in_a_minute_is_refused_without_checking() {
+    let app = TestApp::spawn().await;
+    app.create_user("victim@test.kr", Role::Customer, None)
+        .await;
+    for i in 0..10 {
+        let (s, _) = app
+            .login("victim@test.kr", &format!("guess number {i}"))
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Even the right password is refused now: it is not checked at all.
+    let (s, body) = app.login("victim@test.kr", PASSWORD).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_attempts");
+    // Another account is not affected by this one's limit.
+    app.create_user("other@test.kr", Role::Customer, None).await;
+    let (s, _) = app.login("other@test.kr", PASSWORD).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn expired_tampered_unsigned_and_wrong_key_tokens_answer_401() {
+    let app = TestApp::spawn().await;
+    app.create_user("c@test.kr", Role::Customer, None).await;
+    let good = app.token("c@test.kr").await;
+    let (s, _) = app.get("/api/v1/me", &good).await;
+    assert_eq!(s, StatusCode::OK);
+    let now = Utc::now().timestamp();
+    let claims = Claims {
+        sub: 1,
+        role: Role::Operator,
+        cid: None,
+        iat: now - 100,
+        exp: now - 10,
+        jti: "x".into(),
+    };
+    let expired = sign_jwt(&claims, JWT_SECRET.as_bytes());
+    let (s, body) = app.get("/api/v1/me", &expired).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("expired")
+    );
+    let wrong_key = sign_jwt(
+        &Claims {
+            exp: now + 600,
+            ..claims.clone()
+        },
+        b"some-other-key-some-other-key-1234",
+    );
+    assert_eq!(
+        app.get("/api/v1/me", &wrong_key).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut payload = parts[1].to_string();
+    payload.replace_range(0..1, if payload.starts_with('e') { "f" } else { "e" });
+    let tampered = format!("{}.{}.{}", parts[0], payload, parts[2]);
+    assert_eq!(
+        app.get("/api/v1/me", &tampered).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    use base64::Engine;
+    let none = format!(
+        "{}.{}.",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        parts[1]
+    );
+    assert_eq!(
+        app.get("/api/v1/me", &none).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cookie_sessions_are_http_only_and_need_the_csrf_token_to_change_things() {
+    let app = TestApp::spawn().await;
+    app.create_user("c@test.kr", Role::Customer, None).await;
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "c@test.kr", "password": PASSWORD}))
+        .send()
+        .await
+        .expect("send");
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("ascii").to_string())
+        .collect();
+    let access = cookies
+        .iter()
+        .find(|c| c.starts_with("ginkgo_access="))
+        .expect("access cookie");
+    assert!(
+        access.contains("HttpOnly")
+            && access.contains("SameSite=Strict")
+            && access.contains("Secure")
+    );
+    let csrf_cookie = cookies
+        .iter()
+        .find(|c| c.starts_with("ginkgo_csrf="))
+        .expect("csrf cookie");
+    assert!(
+        !csrf_cookie.contains("HttpOnly"),
+        "the page must be able to read it"
+    );
+    let value = |c: &str| c.split(';').next().expect("pair").to_string();
+    let jar = format!("{}; {}", value(access), value(csrf_cookie));
+    let csrf = value(csrf_cookie)
+        .trim_start_matches("ginkgo_csrf=")
+        .to_string();
+    // Reads work with the cookie alone.
+    let r = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .header("cookie", &jar)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    // A state-changing request without the CSRF header is refused.
+    let claim = json!({"customer_name": "홍길동", "account_number": "1234567890"});
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/claim"))
+        .header("cookie", &jar)
+        .json(&claim)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/claim"))
+        .header("cookie", &jar)
+        .header("x-csrf-token", "forged")
+        .json(&claim)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .http
+        .post(app.url("/api/v1/auth/claim"))
+        .header("cookie", &jar)
+        .header("x-csrf-token", &csrf)
+        .json(&claim)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "passes CSRF, then finds no such customer"
+    );
+}

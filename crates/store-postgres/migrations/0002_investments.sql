@@ -1,0 +1,107 @@
+CREATE TABLE brokers (
+    id    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name  TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE asset_groups (
+    id    BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name  TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE instruments (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    isin            TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL,
+    asset_group_id  BIGINT NOT NULL REFERENCES asset_groups(id)
+);
+
+INSERT INTO asset_groups (name) VALUES ('채권 / 현금');
+INSERT INTO instruments (isin, name, asset_group_id)
+    SELECT 'CASH', '현금', id FROM asset_groups WHERE name = '채권 / 현금';
+
+-- status: 'active' while the account is in the provider's latest snapshot, 'inactive' after it
+-- disappears from one (holdings cleared, history kept).
+CREATE TABLE accounts (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account_number  TEXT NOT NULL UNIQUE,
+    customer_id     BIGINT NOT NULL REFERENCES customers(id),
+    broker_id       BIGINT NOT NULL REFERENCES brokers(id),
+    name            TEXT NOT NULL,
+    principal       BIGINT NOT NULL DEFAULT 0,
+    total_assets    BIGINT NOT NULL DEFAULT 0,
+    status          TEXT NOT NULL DEFAULT 'active',
+    as_of           TEXT
+);
+CREATE INDEX accounts_customer ON accounts(customer_id);
+
+-- The current day's holdings. Replaced as a whole by each snapshot load (built as
+-- holdings_next, then swapped in inside the load's transaction).
+CREATE TABLE holdings (
+    account_id     BIGINT NOT NULL,
+    instrument_id  BIGINT NOT NULL,
+    quantity       BIGINT NOT NULL,
+    price          BIGINT NOT NULL
+);
+CREATE INDEX holdings_account ON holdings(account_id);
+
+CREATE TABLE account_history (
+    account_id    BIGINT NOT NULL,
+    date          TEXT NOT NULL,
+    total_assets  BIGINT NOT NULL,
+    principal     BIGINT NOT NULL,
+    PRIMARY KEY (account_id, date)
+);
+
+CREATE TABLE batch_runs (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    business_date   TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    started_at      BIGINT NOT NULL,
+    duration_ms     BIGINT NOT NULL,
+    files           TEXT NOT NULL,
+    rows_read       BIGINT NOT NULL,
+    rows_loaded     BIGINT NOT NULL,
+    rows_rejected   BIGINT NOT NULL,
+    warnings        BIGINT NOT NULL,
+    accounts_loaded BIGINT NOT NULL,
+    accounts_deactivated BIGINT NOT NULL,
+    error           TEXT
+);
+
+CREATE TABLE batch_findings (
+    run_id   BIGINT NOT NULL REFERENCES batch_runs(id),
+    seq      BIGINT NOT NULL,
+    kind     TEXT NOT NULL CHECK (kind IN ('reject', 'warning')),
+    file     TEXT NOT NULL,
+    line     BIGINT,
+    col      TEXT,
+    value    TEXT,
+    message  TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+
+CREATE TABLE deposits (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    identifier    TEXT NOT NULL UNIQUE,
+    user_id       BIGINT NOT NULL REFERENCES users(id),
+    account_id    BIGINT NOT NULL REFERENCES accounts(id),
+    user_name     TEXT NOT NULL,
+    amount        BIGINT NOT NULL CHECK (amount > 0),
+    status        TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'confirmed')),
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL,
+    confirmed_at  BIGINT,
+    confirmed_date TEXT
+);
+CREATE INDEX deposits_account ON deposits(account_id);
+CREATE INDEX deposits_confirmed_date ON deposits(confirmed_date) WHERE status = 'confirmed';
+
+-- Every phase-1 and phase-2 attempt, whatever its outcome.
+CREATE TABLE deposit_attempts (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id     BIGINT NOT NULL,
+    phase       BIGINT NOT NULL,
+    identifier  TEXT,
+    outcome     TEXT NOT NULL,
+    at          BIGINT NOT NULL
+);

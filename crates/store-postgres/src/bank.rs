@@ -1,0 +1,731 @@
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::GenericClient;
+use ginkgo_domain::Won;
+use ginkgo_store::{
+    BankAccount, BankAccountId, BankAccountInfo, BankLink, BankStore, BankTxn, CategoryChange,
+    NewBankLink, NewBankTxn, RuleRow, StoreError, StoreResult, SyncRecord, TxnFilter, TxnPage,
+    UserId, date_key,
+};
+use tokio_postgres::Row;
+
+use crate::auth::ts;
+use crate::{PostgresStore, map_err};
+
+const LINK_SELECT: &str = "SELECT id, user_id, user_seq_no, access_token_enc, refresh_token_enc, scope, \
+     access_expires_at, status, updated_at FROM bank_links";
+
+fn link_from_row(r: &Row) -> BankLink {
+    BankLink {
+        id: r.get(0),
+        user_id: r.get(1),
+        user_seq_no: r.get(2),
+        access_token_enc: r.get(3),
+        refresh_token_enc: r.get(4),
+        scope: r.get(5),
+        access_expires_at: ts(r.get(6)),
+        status: r.get(7),
+        updated_at: ts(r.get(8)),
+    }
+}
+
+const ACCOUNT_SELECT: &str = "SELECT id, user_id, fintech_use_num, bank_name, bank_code, account_alias, \
+     account_num_masked, balance, available, product_name, last_synced_at, synced_through, sync_status \
+     FROM bank_accounts";
+
+fn account_from_row(r: &Row) -> BankAccount {
+    let through: Option<String> = r.get(11);
+    BankAccount {
+        id: r.get(0),
+        user_id: r.get(1),
+        fintech_use_num: r.get(2),
+        bank_name: r.get(3),
+        bank_code: r.get(4),
+        account_alias: r.get(5),
+        account_num_masked: r.get(6),
+        balance: r.get::<_, Option<i64>>(7).map(Won::new),
+        available: r.get::<_, Option<i64>>(8).map(Won::new),
+        product_name: r.get(9),
+        last_synced_at: r.get::<_, Option<i64>>(10).map(ts),
+        synced_through: through.and_then(|d| d.parse().ok()),
+        sync_status: r.get(12),
+    }
+}
+
+const TXN_COLUMNS: &str = "t.id, t.account_id, t.tran_date, t.tran_time, t.direction, t.tran_type, t.memo, \
+     t.memo_norm, t.amount, t.balance_after, t.branch_name, t.category, t.category_source, t.rule_id, t.manual";
+
+fn txn_from_row(r: &Row) -> BankTxn {
+    let d: String = r.get(2);
+    BankTxn {
+        id: r.get(0),
+        account_id: r.get(1),
+        date: d.parse().unwrap_or_default(),
+        time: r.get(3),
+        direction: r.get(4),
+        tran_type: r.get(5),
+        memo: r.get(6),
+        memo_norm: r.get(7),
+        amount: Won::new(r.get(8)),
+        balance_after: Won::new(r.get(9)),
+        branch_name: r.get(10),
+        category: r.get(11),
+        category_source: r.get(12),
+        rule_id: r.get(13),
+        manual: r.get::<_, i64>(14) != 0,
+    }
+}
+
+fn sync_from_row(r: &Row) -> SyncRecord {
+    SyncRecord {
+        id: r.get(0),
+        started_at: ts(r.get(1)),
+        finished_at: ts(r.get(2)),
+        status: r.get(3),
+        accounts: r.get::<_, i64>(4) as u32,
+        added: r.get::<_, i64>(5) as u64,
+        error: r.get(6),
+    }
+}
+
+async fn rules_of(c: &impl GenericClient, user_id: UserId) -> StoreResult<Vec<RuleRow>> {
+    let rows = c
+        .query(
+            "SELECT id, kind, pattern, category, position FROM category_rules WHERE user_id = $1 ORDER BY position, id",
+            &[&user_id],
+        )
+        .await
+        .map_err(map_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| RuleRow {
+            id: r.get(0),
+            kind: r.get(1),
+            pattern: r.get(2),
+            category: r.get(3),
+            position: r.get::<_, i64>(4) as i32,
+        })
+        .collect())
+}
+
+async fn renumber(c: &impl GenericClient, user_id: UserId, ids: &[i64]) -> StoreResult<()> {
+    let positions: Vec<i64> = (0..ids.len() as i64).collect();
+    c.execute(
+        "UPDATE category_rules r SET position = t.p FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(id, p) \
+         WHERE r.id = t.id AND r.user_id = $3",
+        &[&ids, &positions, &user_id],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn rule_by_id(c: &impl GenericClient, user_id: UserId, id: i64) -> StoreResult<RuleRow> {
+    rules_of(c, user_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or(StoreError::NotFound)
+}
+
+#[async_trait]
+impl BankStore for PostgresStore {
+    async fn create_oauth_state(
+        &self,
+        state: &str,
+        user_id: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "DELETE FROM oauth_states WHERE expires_at < $1",
+            &[&(Utc::now().timestamp_millis() - 86_400_000)],
+        )
+        .await
+        .map_err(map_err)?;
+        c.execute(
+            "INSERT INTO oauth_states (state, user_id, expires_at) VALUES ($1, $2, $3)",
+            &[&state, &user_id, &expires_at.timestamp_millis()],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn take_oauth_state(
+        &self,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "UPDATE oauth_states SET used_at = $2 WHERE state = $1 AND used_at IS NULL AND expires_at > $2 \
+                 RETURNING user_id",
+                &[&state, &now.timestamp_millis()],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn save_bank_link(&self, link: NewBankLink) -> StoreResult<BankLink> {
+        let c = self.client().await?;
+        let now = link.now.timestamp_millis();
+        c.execute(
+            "INSERT INTO bank_links (user_id, user_seq_no, access_token_enc, refresh_token_enc, scope, \
+             access_expires_at, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7) \
+             ON CONFLICT (user_id) DO UPDATE SET user_seq_no = excluded.user_seq_no, \
+             access_token_enc = excluded.access_token_enc, refresh_token_enc = excluded.refresh_token_enc, \
+             scope = excluded.scope, access_expires_at = excluded.access_expires_at, status = 'active', \
+             updated_at = excluded.updated_at",
+            &[
+                &link.user_id,
+                &link.user_seq_no,
+                &link.access_token_enc,
+                &link.refresh_token_enc,
+                &link.scope,
+                &link.access_expires_at.timestamp_millis(),
+                &now,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        let row = c
+            .query_one(
+                &format!("{LINK_SELECT} WHERE user_id = $1"),
+                &[&link.user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(link_from_row(&row))
+    }
+
+    async fn bank_link(&self, user_id: UserId) -> StoreResult<Option<BankLink>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(&format!("{LINK_SELECT} WHERE user_id = $1"), &[&user_id])
+            .await
+            .map_err(map_err)?;
+        Ok(row.as_ref().map(link_from_row))
+    }
+
+    async fn active_bank_links(&self) -> StoreResult<Vec<BankLink>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("{LINK_SELECT} WHERE status = 'active' ORDER BY id"),
+                &[],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(link_from_row).collect())
+    }
+
+    async fn set_bank_link_status(
+        &self,
+        user_id: UserId,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE bank_links SET status = $1, updated_at = $2 WHERE user_id = $3",
+            &[&status, &now.timestamp_millis(), &user_id],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_bank_link(&self, user_id: UserId) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let n = tx
+            .execute("DELETE FROM bank_links WHERE user_id = $1", &[&user_id])
+            .await
+            .map_err(map_err)?;
+        tx.execute(
+            "UPDATE bank_accounts SET active = 0 WHERE user_id = $1",
+            &[&user_id],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn upsert_bank_accounts(
+        &self,
+        user_id: UserId,
+        accounts: Vec<BankAccountInfo>,
+    ) -> StoreResult<Vec<BankAccount>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(
+            "UPDATE bank_accounts SET active = 0 WHERE user_id = $1",
+            &[&user_id],
+        )
+        .await
+        .map_err(map_err)?;
+        for a in &accounts {
+            tx.execute(
+                "INSERT INTO bank_accounts (user_id, fintech_use_num, bank_name, bank_code, account_alias, \
+                 account_num_masked, active) VALUES ($1, $2, $3, $4, $5, $6, 1) \
+                 ON CONFLICT (user_id, fintech_use_num) DO UPDATE SET bank_name = excluded.bank_name, \
+                 bank_code = excluded.bank_code, account_alias = excluded.account_alias, \
+                 account_num_masked = excluded.account_num_masked, active = 1",
+                &[&user_id, &a.fintech_use_num, &a.bank_name, &a.bank_code, &a.account_alias, &a.account_num_masked],
+            )
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        self.bank_accounts(user_id).await
+    }
+
+    async fn bank_accounts(&self, user_id: UserId) -> StoreResult<Vec<BankAccount>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("{ACCOUNT_SELECT} WHERE user_id = $1 AND active = 1 ORDER BY id"),
+                &[&user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(account_from_row).collect())
+    }
+
+    async fn bank_account(&self, user_id: UserId, id: BankAccountId) -> StoreResult<BankAccount> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!("{ACCOUNT_SELECT} WHERE id = $1 AND user_id = $2 AND active = 1"),
+                &[&id, &user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(account_from_row)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn record_balance(
+        &self,
+        account_id: BankAccountId,
+        balance: Won,
+        available: Won,
+        product_name: &str,
+    ) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE bank_accounts SET balance = $1, available = $2, product_name = $3 WHERE id = $4",
+            &[&balance.get(), &available.get(), &product_name, &account_id],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn insert_bank_transactions(
+        &self,
+        account_id: BankAccountId,
+        rows: Vec<NewBankTxn>,
+    ) -> StoreResult<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let c = self.client().await?;
+        let mut added = 0u64;
+        for chunk in rows.chunks(5_000) {
+            let dates: Vec<String> = chunk.iter().map(|t| date_key(t.date)).collect();
+            let times: Vec<&str> = chunk.iter().map(|t| t.time.as_str()).collect();
+            let dirs: Vec<&str> = chunk.iter().map(|t| t.direction.as_str()).collect();
+            let types: Vec<&str> = chunk.iter().map(|t| t.tran_type.as_str()).collect();
+            let memos: Vec<&str> = chunk.iter().map(|t| t.memo.as_str()).collect();
+            let norms: Vec<&str> = chunk.iter().map(|t| t.memo_norm.as_str()).collect();
+            let amounts: Vec<i64> = chunk.iter().map(|t| t.amount.get()).collect();
+            let balances: Vec<i64> = chunk.iter().map(|t| t.balance_after.get()).collect();
+            let branches: Vec<&str> = chunk.iter().map(|t| t.branch_name.as_str()).collect();
+            let ordinals: Vec<i64> = chunk.iter().map(|t| i64::from(t.ordinal)).collect();
+            let cats: Vec<&str> = chunk.iter().map(|t| t.category.as_str()).collect();
+            let sources: Vec<&str> = chunk.iter().map(|t| t.category_source.as_str()).collect();
+            let rule_ids: Vec<Option<i64>> = chunk.iter().map(|t| t.rule_id).collect();
+            added += c
+                .execute(
+                    "INSERT INTO bank_transactions (account_id, tran_date, tran_time, direction, tran_type, memo, \
+                     memo_norm, amount, balance_after, branch_name, ordinal, category, category_source, rule_id) \
+                     SELECT $1, * FROM UNNEST($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], \
+                     $8::BIGINT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[], $12::TEXT[], $13::TEXT[], $14::BIGINT[]) \
+                     ON CONFLICT DO NOTHING",
+                    &[
+                        &account_id, &dates, &times, &dirs, &types, &memos, &norms, &amounts, &balances, &branches,
+                        &ordinals, &cats, &sources, &rule_ids,
+                    ],
+                )
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(added)
+    }
+
+    async fn finish_account_sync(
+        &self,
+        account_id: BankAccountId,
+        synced_through: Option<NaiveDate>,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE bank_accounts SET synced_through = COALESCE($1, synced_through), sync_status = $2, \
+             last_synced_at = $3 WHERE id = $4",
+            &[&synced_through.map(date_key), &status, &now.timestamp_millis(), &account_id],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn record_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<SyncRecord> {
+        let c = self.client().await?;
+        let id: i64 = c
+            .query_one(
+                "INSERT INTO bank_syncs (user_id, started_at, finished_at, status, accounts, added, error) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                &[
+                    &user_id,
+                    &record.started_at.timestamp_millis(),
+                    &record.finished_at.timestamp_millis(),
+                    &record.status,
+                    &i64::from(record.accounts),
+                    &(record.added as i64),
+                    &record.error,
+                ],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        Ok(SyncRecord { id, ..record })
+    }
+
+    async fn syncs(&self, user_id: UserId, limit: u32) -> StoreResult<Vec<SyncRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, started_at, finished_at, status, accounts, added, error FROM bank_syncs \
+                 WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+                &[&user_id, &i64::from(limit)],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(sync_from_row).collect())
+    }
+
+    async fn bank_transactions(
+        &self,
+        user_id: UserId,
+        account_id: BankAccountId,
+        filter: TxnFilter,
+    ) -> StoreResult<TxnPage> {
+        let c = self.client().await?;
+        let owned: bool = c
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM bank_accounts WHERE id = $1 AND user_id = $2 AND active = 1)",
+                &[&account_id, &user_id],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        if !owned {
+            return Err(StoreError::NotFound);
+        }
+        let per_page = filter.per_page.clamp(1, 500);
+        let page = filter.page.max(1);
+        let from = filter.from.map(date_key);
+        let to = filter.to.map(date_key);
+        let total: i64 = c
+            .query_one(
+                "SELECT COUNT(*) FROM bank_transactions t WHERE t.account_id = $1 \
+                 AND ($2::TEXT IS NULL OR t.tran_date >= $2) AND ($3::TEXT IS NULL OR t.tran_date <= $3) \
+                 AND ($4::TEXT IS NULL OR t.category = $4)",
+                &[&account_id, &from, &to, &filter.category],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {TXN_COLUMNS} FROM bank_transactions t WHERE t.account_id = $1 \
+                     AND ($2::TEXT IS NULL OR t.tran_date >= $2) AND ($3::TEXT IS NULL OR t.tran_date <= $3) \
+                     AND ($4::TEXT IS NULL OR t.category = $4) \
+                     ORDER BY t.tran_date DESC, t.tran_time DESC, t.id DESC LIMIT $5 OFFSET $6"
+                ),
+                &[&account_id, &from, &to, &filter.category, &i64::from(per_page), &(i64::from(page - 1) * i64::from(per_page))],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(TxnPage {
+            items: rows.iter().map(txn_from_row).collect(),
+            total: total as u64,
+            page,
+            per_page,
+        })
+    }
+
+    async fn bank_transaction(&self, user_id: UserId, txn_id: i64) -> StoreResult<BankTxn> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!(
+                    "SELECT {TXN_COLUMNS} FROM bank_transactions t JOIN bank_accounts a ON a.id = t.account_id \
+                     WHERE t.id = $1 AND a.user_id = $2 AND a.active = 1"
+                ),
+                &[&txn_id, &user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(txn_from_row).ok_or(StoreError::NotFound)
+    }
+
+    async fn all_bank_transactions(
+        &self,
+        user_id: UserId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<BankTxn>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {TXN_COLUMNS} FROM bank_transactions t JOIN bank_accounts a ON a.id = t.account_id \
+                     WHERE a.user_id = $1 AND a.active = 1 AND ($2::TEXT IS NULL OR t.tran_date >= $2) \
+                     AND ($3::TEXT IS NULL OR t.tran_date <= $3) ORDER BY t.tran_date, t.tran_time, t.id"
+                ),
+                &[&user_id, &from.map(date_key), &to.map(date_key)],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(txn_from_row).collect())
+    }
+
+    async fn bank_transactions_touched(
+        &self,
+        user_id: UserId,
+        patterns: Vec<String>,
+        rule_ids: Vec<i64>,
+    ) -> StoreResult<Vec<BankTxn>> {
+        let c = self.client().await?;
+        let patterns: Vec<String> = patterns.into_iter().filter(|p| !p.is_empty()).collect();
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {TXN_COLUMNS} FROM bank_transactions t JOIN bank_accounts a ON a.id = t.account_id \
+                     WHERE a.user_id = $1 AND (t.rule_id = ANY($2) OR EXISTS \
+                     (SELECT 1 FROM UNNEST($3::TEXT[]) AS p(x) WHERE strpos(t.memo_norm, p.x) > 0))"
+                ),
+                &[&user_id, &rule_ids, &patterns],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(txn_from_row).collect())
+    }
+
+    async fn apply_category_changes(
+        &self,
+        user_id: UserId,
+        changes: Vec<CategoryChange>,
+    ) -> StoreResult<u64> {
+        let c = self.client().await?;
+        let ids: Vec<i64> = changes.iter().map(|c| c.txn_id).collect();
+        let cats: Vec<&str> = changes.iter().map(|c| c.category.as_str()).collect();
+        let sources: Vec<&str> = changes.iter().map(|c| c.source.as_str()).collect();
+        let rules: Vec<Option<i64>> = changes.iter().map(|c| c.rule_id).collect();
+        let n = c
+            .execute(
+                "UPDATE bank_transactions t SET category = u.c, category_source = u.s, rule_id = u.r \
+                 FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[]) AS u(id, c, s, r) \
+                 WHERE t.id = u.id AND t.manual = 0 AND t.account_id IN \
+                 (SELECT id FROM bank_accounts WHERE user_id = $5)",
+                &[&ids, &cats, &sources, &rules, &user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(n)
+    }
+
+    async fn set_manual_category(
+        &self,
+        user_id: UserId,
+        txn_id: i64,
+        category: &str,
+    ) -> StoreResult<BankTxn> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE bank_transactions SET category = $1, category_source = 'manual', rule_id = NULL, manual = 1 \
+                 WHERE id = $2 AND account_id IN (SELECT id FROM bank_accounts WHERE user_id = $3 AND active = 1)",
+                &[&category, &txn_id, &user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let row = c
+            .query_one(
+                &format!("SELECT {TXN_COLUMNS} FROM bank_transactions t WHERE t.id = $1"),
+                &[&txn_id],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(txn_from_row(&row))
+    }
+
+    async fn rules(&self, user_id: UserId) -> StoreResult<Vec<RuleRow>> {
+        let c = self.client().await?;
+        rules_of(&c, user_id).await
+    }
+
+    async fn upsert_rule(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        pattern: &str,
+        category: &str,
+    ) -> StoreResult<RuleRow> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        // Serialise rule edits of one login (positions are renumbered).
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(42, $1::INT)",
+            &[&(user_id as i32)],
+        )
+        .await
+        .map_err(map_err)?;
+        let now = Utc::now().timestamp_millis();
+        let existing = tx
+            .query_opt(
+                "SELECT id FROM category_rules WHERE user_id = $1 AND kind = $2 AND pattern = $3",
+                &[&user_id, &kind, &pattern],
+            )
+            .await
+            .map_err(map_err)?;
+        let id: i64 = match existing {
+            Some(r) => {
+                let id: i64 = r.get(0);
+                tx.execute(
+                    "UPDATE category_rules SET category = $1, updated_at = $2 WHERE id = $3",
+                    &[&category, &now, &id],
+                )
+                .await
+                .map_err(map_err)?;
+                id
+            }
+            None => {
+                tx.execute(
+                    "UPDATE category_rules SET position = position + 1 WHERE user_id = $1",
+                    &[&user_id],
+                )
+                .await
+                .map_err(map_err)?;
+                tx.query_one(
+                    "INSERT INTO category_rules (user_id, kind, pattern, category, position, updated_at) \
+                     VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
+                    &[&user_id, &kind, &pattern, &category, &now],
+                )
+                .await
+                .map_err(map_err)?
+                .get(0)
+            }
+        };
+        let rule = rule_by_id(&tx, user_id, id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(rule)
+    }
+
+    async fn update_rule(
+        &self,
+        user_id: UserId,
+        id: i64,
+        kind: &str,
+        pattern: &str,
+        category: &str,
+    ) -> StoreResult<RuleRow> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE category_rules SET kind = $1, pattern = $2, category = $3, updated_at = $4 \
+                 WHERE id = $5 AND user_id = $6",
+                &[
+                    &kind,
+                    &pattern,
+                    &category,
+                    &Utc::now().timestamp_millis(),
+                    &id,
+                    &user_id,
+                ],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        rule_by_id(&c, user_id, id).await
+    }
+
+    async fn delete_rule(&self, user_id: UserId, id: i64) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let n = tx
+            .execute(
+                "DELETE FROM category_rules WHERE id = $1 AND user_id = $2",
+                &[&id, &user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ids: Vec<i64> = rules_of(&tx, user_id).await?.iter().map(|r| r.id).collect();
+        renumber(&tx, user_id, &ids).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn reorder_rules(&self, user_id: UserId, ids: Vec<i64>) -> StoreResult<Vec<RuleRow>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let mut current: Vec<i64> = rules_of(&tx, user_id).await?.iter().map(|r| r.id).collect();
+        let mut wanted = ids.clone();
+        current.sort_unstable();
+        wanted.sort_unstable();
+        if current != wanted {
+            return Err(StoreError::Rejected(
+                "ids must list each of your rules exactly once".into(),
+            ));
+        }
+        renumber(&tx, user_id, &ids).await?;
+        let rules = rules_of(&tx, user_id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(rules)
+    }
+
+    async fn next_tran_id_sequence(&self, day: NaiveDate) -> StoreResult<u64> {
+        let c = self.client().await?;
+        let n: i64 = c
+            .query_one(
+                "INSERT INTO tran_id_counters (day, next) VALUES ($1, 1) \
+                 ON CONFLICT (day) DO UPDATE SET next = tran_id_counters.next + 1 RETURNING next",
+                &[&date_key(day)],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        Ok(n as u64)
+    }
+}

@@ -1,0 +1,977 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::{GenericClient, Transaction};
+use futures_util::pin_mut;
+use ginkgo_domain::snapshot::{HoldingRecord, RejectRecord, SnapshotFile, WarningRecord};
+use ginkgo_domain::{AccountNumber, Signature, Won};
+use ginkgo_store::{
+    AccountId, AccountSummary, ConfirmOutcome, Deposit, DepositRefusal, DepositStatus, FailedRun,
+    HistoryPoint, HoldingLine, InvestmentStore, LoadMessage, NewDeposit, RunCounts, RunFile,
+    RunFindings, RunId, RunRecord, RunStatus, Scope, SnapshotLoad, StoreError, StoreResult, UserId,
+    date_key,
+};
+use tokio_postgres::Row;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+
+use crate::auth::ts;
+use crate::{HOLDINGS_LOCK, PostgresStore, map_err};
+
+const SUMMARY_SELECT: &str = "SELECT a.id, a.account_number, a.name, b.name, a.customer_id, \
+     c.name, a.total_assets, a.principal, a.as_of \
+     FROM accounts a JOIN brokers b ON b.id = a.broker_id JOIN customers c ON c.id = a.customer_id";
+
+fn summary_from_row(r: &Row) -> AccountSummary {
+    let as_of: Option<String> = r.get(8);
+    AccountSummary {
+        id: r.get(0),
+        account_number: r.get(1),
+        account_name: r.get(2),
+        broker: r.get(3),
+        customer_id: r.get(4),
+        customer_name: r.get(5),
+        total_assets: Won::new(r.get(6)),
+        principal: Won::new(r.get(7)),
+        as_of: as_of.and_then(|d| d.parse().ok()),
+    }
+}
+
+fn overflow() -> StoreError {
+    StoreError::Rejected("an amount overflowed while loading".into())
+}
+
+const RUN_SELECT: &str = "SELECT id, business_date, status, started_at, duration_ms, files, \
+     rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated, error \
+     FROM batch_runs";
+
+fn run_from_row(r: &Row) -> RunRecord {
+    let date: String = r.get(1);
+    let status: String = r.get(2);
+    let files: String = r.get(5);
+    RunRecord {
+        id: r.get(0),
+        business_date: date.parse().unwrap_or_default(),
+        status: if status == "committed" {
+            RunStatus::Committed
+        } else {
+            RunStatus::Failed
+        },
+        started_at: ts(r.get(3)),
+        duration_ms: r.get(4),
+        files: serde_json::from_str::<Vec<RunFile>>(&files).unwrap_or_default(),
+        counts: RunCounts {
+            rows_read: r.get::<_, i64>(6) as u64,
+            rows_loaded: r.get::<_, i64>(7) as u64,
+            rows_rejected: r.get::<_, i64>(8) as u64,
+            warnings: r.get::<_, i64>(9) as u64,
+        },
+        accounts_loaded: r.get::<_, i64>(10) as u64,
+        accounts_deactivated: r.get::<_, i64>(11) as u64,
+        error: r.get(12),
+    }
+}
+
+const DEPOSIT_SELECT: &str = "SELECT d.identifier, d.account_id, a.account_number, d.amount, \
+     d.status, d.created_at, d.expires_at, d.confirmed_at FROM deposits d \
+     JOIN accounts a ON a.id = d.account_id";
+
+fn deposit_from_row(r: &Row) -> Deposit {
+    let status: String = r.get(4);
+    let expires_at = ts(r.get(6));
+    Deposit {
+        identifier: r.get(0),
+        account_id: r.get(1),
+        account_number: r.get(2),
+        amount: Won::new(r.get(3)),
+        status: match status.as_str() {
+            "confirmed" => DepositStatus::Confirmed,
+            _ if expires_at <= Utc::now() => DepositStatus::Expired,
+            _ => DepositStatus::Pending,
+        },
+        created_at: ts(r.get(5)),
+        expires_at,
+        confirmed_at: r.get::<_, Option<i64>>(7).map(ts),
+    }
+}
+
+async fn in_scope(c: &impl GenericClient, scope: Scope, id: AccountId) -> StoreResult<bool> {
+    let row = c
+        .query_one(
+            "SELECT EXISTS(SELECT 1 FROM accounts a WHERE a.id = $1 AND a.status = 'active' \
+             AND ($2::BIGINT IS NULL OR a.customer_id = $2))",
+            &[&id, &scope.customer_id()],
+        )
+        .await
+        .map_err(map_err)?;
+    Ok(row.get(0))
+}
+
+async fn record_attempt(
+    c: &impl GenericClient,
+    user_id: UserId,
+    phase: i64,
+    identifier: Option<&str>,
+    outcome: &str,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO deposit_attempts (user_id, phase, identifier, outcome, at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &user_id,
+            &phase,
+            &identifier,
+            &outcome,
+            &at.timestamp_millis(),
+        ],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn apply_deposit(
+    c: &impl GenericClient,
+    account_id: AccountId,
+    amount: i64,
+) -> StoreResult<()> {
+    let cash_id: i64 = c
+        .query_one("SELECT id FROM instruments WHERE isin = 'CASH'", &[])
+        .await
+        .map_err(map_err)?
+        .get(0);
+    let updated = c
+        .execute(
+            "UPDATE holdings SET price = price + $1 \
+             WHERE account_id = $2 AND instrument_id = $3 AND quantity = 1",
+            &[&amount, &account_id, &cash_id],
+        )
+        .await
+        .map_err(map_err)?;
+    if updated == 0 {
+        c.execute(
+            "INSERT INTO holdings (account_id, instrument_id, quantity, price) VALUES ($1, $2, 1, $3)",
+            &[&account_id, &cash_id, &amount],
+        )
+        .await
+        .map_err(map_err)?;
+    }
+    c.execute(
+        "UPDATE accounts SET principal = principal + $1, total_assets = total_assets + $1 \
+         WHERE id = $2",
+        &[&amount, &account_id],
+    )
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Upserts names into `table` (brokers, asset_groups, customers) and returns name → id.
+async fn upsert_names(
+    tx: &Transaction<'_>,
+    table: &str,
+    names: Vec<String>,
+) -> StoreResult<Vec<(String, i64)>> {
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    let extra = if table == "customers" {
+        ", created_at"
+    } else {
+        ""
+    };
+    let extra_val = if table == "customers" { ", $2" } else { "" };
+    let sql = format!(
+        "INSERT INTO {table} (name{extra}) SELECT n{extra_val} FROM UNNEST($1::TEXT[]) AS t(n) \
+         ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING name, id"
+    );
+    let now = Utc::now().timestamp_millis();
+    let rows = if table == "customers" {
+        tx.query(&sql, &[&names, &now]).await
+    } else {
+        tx.query(&sql, &[&names]).await
+    }
+    .map_err(map_err)?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+struct Seen {
+    id: AccountId,
+    total: i64,
+    principal: i64,
+}
+
+#[derive(Default)]
+struct Caches {
+    customers: HashMap<String, i64>,
+    brokers: HashMap<String, i64>,
+    accounts: HashMap<String, Seen>,
+}
+
+/// Upserts the chunk's new customers, brokers and accounts in a few set-based statements.
+async fn upsert_chunk_accounts(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    rows: &[HoldingRecord],
+    date: &str,
+) -> StoreResult<()> {
+    let mut new_customers: Vec<String> = Vec::new();
+    let mut new_brokers: Vec<String> = Vec::new();
+    let mut queued_customers: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut queued_accounts: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for h in rows {
+        if !caches.customers.contains_key(h.customer_name.as_str())
+            && queued_customers.insert(h.customer_name.as_str())
+        {
+            new_customers.push(h.customer_name.as_str().to_string());
+        }
+        if !caches.brokers.contains_key(&h.broker) && !new_brokers.contains(&h.broker) {
+            new_brokers.push(h.broker.clone());
+        }
+    }
+    new_customers.sort();
+    for (n, id) in upsert_names(tx, "customers", new_customers).await? {
+        caches.customers.insert(n, id);
+    }
+    for (n, id) in upsert_names(tx, "brokers", new_brokers).await? {
+        caches.brokers.insert(n, id);
+    }
+    let mut numbers = Vec::new();
+    let mut custs = Vec::new();
+    let mut brokers = Vec::new();
+    let mut names = Vec::new();
+    for h in rows {
+        let n = h.account_number.as_str();
+        if caches.accounts.contains_key(n) || !queued_accounts.insert(n) {
+            continue;
+        }
+        numbers.push(n.to_string());
+        custs.push(
+            caches
+                .customers
+                .get(h.customer_name.as_str())
+                .copied()
+                .unwrap_or_default(),
+        );
+        brokers.push(caches.brokers.get(&h.broker).copied().unwrap_or_default());
+        names.push(h.account_name.clone());
+    }
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let upserted = tx
+        .query(
+            "INSERT INTO accounts (account_number, customer_id, broker_id, name, status, as_of) \
+             SELECT n, c, b, nm, 'active', $5 FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], \
+             $4::TEXT[]) AS t(n, c, b, nm) ORDER BY n \
+             ON CONFLICT (account_number) DO UPDATE SET customer_id = excluded.customer_id, \
+             broker_id = excluded.broker_id, name = excluded.name, status = 'active', \
+             as_of = excluded.as_of RETURNING account_number, id",
+            &[&numbers, &custs, &brokers, &names, &date],
+        )
+        .await
+        .map_err(map_err)?;
+    for r in upserted {
+        caches.accounts.insert(
+            r.get(0),
+            Seen {
+                id: r.get(1),
+                total: 0,
+                principal: 0,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Rows sent per COPY: fewer, larger round trips.
+const FLUSH_ROWS: usize = 20_000;
+
+async fn flush_holdings(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    instrument_ids: &HashMap<String, i64>,
+    rows: Vec<HoldingRecord>,
+    date: &str,
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    upsert_chunk_accounts(tx, caches, &rows, date).await?;
+    let sink = tx
+        .copy_in(
+            "COPY holdings_next (account_id, instrument_id, quantity, price) FROM STDIN BINARY",
+        )
+        .await
+        .map_err(map_err)?;
+    let writer = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::INT8, Type::INT8]);
+    pin_mut!(writer);
+    for h in &rows {
+        let acc = caches
+            .accounts
+            .get_mut(h.account_number.as_str())
+            .ok_or_else(|| StoreError::Internal("account not upserted".into()))?;
+        let instrument = *instrument_ids.get(h.isin.as_str()).ok_or_else(|| {
+            StoreError::Rejected(format!(
+                "holding refers to instrument {} missing from the instrument file",
+                h.isin
+            ))
+        })?;
+        let value = h.price.checked_mul(h.quantity).map_err(|_| overflow())?;
+        acc.total = acc.total.checked_add(value.get()).ok_or_else(overflow)?;
+        writer
+            .as_mut()
+            .write(&[&acc.id, &instrument, &h.quantity, &h.price.get()])
+            .await
+            .map_err(map_err)?;
+    }
+    writer.finish().await.map_err(map_err)?;
+    Ok(())
+}
+
+impl PostgresStore {
+    async fn load(&self, mut load: SnapshotLoad) -> StoreResult<RunRecord> {
+        let started = std::time::Instant::now();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        // One load at a time, and no deposit confirmation while the holdings are swapped.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HOLDINGS_LOCK])
+            .await
+            .map_err(map_err)?;
+        // Room for the index build over the day's holdings (server memory, this transaction only).
+        tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
+            .await
+            .map_err(map_err)?;
+        let date = date_key(load.business_date);
+
+        let mut instrument_ids: HashMap<String, i64> = HashMap::new();
+        let groups: Vec<String> = load
+            .instruments
+            .iter()
+            .map(|i| i.asset_group.clone())
+            .collect();
+        let group_ids: HashMap<String, i64> = upsert_names(&tx, "asset_groups", dedup(groups))
+            .await?
+            .into_iter()
+            .collect();
+        for ins in &load.instruments {
+            let group = group_ids.get(&ins.asset_group).copied().unwrap_or_default();
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO instruments (isin, name, asset_group_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (isin) DO UPDATE SET name = excluded.name, \
+                     asset_group_id = excluded.asset_group_id RETURNING id",
+                    &[&ins.isin.as_str(), &ins.name, &group],
+                )
+                .await
+                .map_err(map_err)?
+                .get(0);
+            instrument_ids.insert(ins.isin.as_str().to_string(), id);
+        }
+        if !instrument_ids.contains_key("CASH") {
+            let id: i64 = tx
+                .query_one("SELECT id FROM instruments WHERE isin = 'CASH'", &[])
+                .await
+                .map_err(map_err)?
+                .get(0);
+            instrument_ids.insert("CASH".into(), id);
+        }
+
+        tx.batch_execute(
+            "DROP TABLE IF EXISTS holdings_next;
+             CREATE TABLE holdings_next (account_id BIGINT NOT NULL, instrument_id BIGINT NOT NULL,
+                 quantity BIGINT NOT NULL, price BIGINT NOT NULL);",
+        )
+        .await
+        .map_err(map_err)?;
+
+        let mut caches = Caches::default();
+        let mut pending: Vec<HoldingRecord> = Vec::with_capacity(FLUSH_ROWS + 4_096);
+        let (counts, rejects, warnings) = loop {
+            let Some(msg) = load.holdings.recv().await else {
+                return Err(StoreError::Rejected(
+                    "the snapshot reader stopped before finishing".into(),
+                ));
+            };
+            match msg {
+                LoadMessage::Holdings(rows) => {
+                    pending.extend(rows);
+                    if pending.len() >= FLUSH_ROWS {
+                        let rows = std::mem::take(&mut pending);
+                        flush_holdings(&tx, &mut caches, &instrument_ids, rows, &date).await?;
+                    }
+                }
+                LoadMessage::Finished {
+                    principals,
+                    counts,
+                    rejects,
+                    warnings,
+                } => {
+                    let rows = std::mem::take(&mut pending);
+                    flush_holdings(&tx, &mut caches, &instrument_ids, rows, &date).await?;
+                    for p in principals {
+                        if let Some(acc) = caches.accounts.get_mut(p.account_number.as_str()) {
+                            acc.principal = p.principal.get();
+                        }
+                    }
+                    break (counts, rejects, warnings);
+                }
+                LoadMessage::Aborted(reason) => return Err(StoreError::Rejected(reason)),
+            }
+        };
+
+        tx.batch_execute(
+            "DROP TABLE holdings;
+             ALTER TABLE holdings_next RENAME TO holdings;
+             CREATE INDEX holdings_account ON holdings(account_id);",
+        )
+        .await
+        .map_err(map_err)?;
+
+        let entries: Vec<(&String, &Seen)> = caches.accounts.iter().collect();
+        for chunk in entries.chunks(10_000) {
+            let ids: Vec<i64> = chunk.iter().map(|(_, s)| s.id).collect();
+            let totals: Vec<i64> = chunk.iter().map(|(_, s)| s.total).collect();
+            let princ: Vec<i64> = chunk.iter().map(|(_, s)| s.principal).collect();
+            tx.execute(
+                "UPDATE accounts a SET principal = t.p, total_assets = t.t \
+                 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS t(id, p, t) \
+                 WHERE a.id = t.id",
+                &[&ids, &princ, &totals],
+            )
+            .await
+            .map_err(map_err)?;
+        }
+        let deactivated = tx
+            .execute(
+                "UPDATE accounts SET status = 'inactive', total_assets = 0 \
+                 WHERE as_of IS NULL OR as_of <> $1",
+                &[&date],
+            )
+            .await
+            .map_err(map_err)?;
+        let later = tx
+            .query(
+                "SELECT d.account_id, d.amount FROM deposits d JOIN accounts a ON a.id = d.account_id \
+                 WHERE d.status = 'confirmed' AND d.confirmed_date >= $1 AND a.as_of = $1",
+                &[&date],
+            )
+            .await
+            .map_err(map_err)?;
+        for r in later {
+            apply_deposit(&tx, r.get(0), r.get(1)).await?;
+        }
+        tx.execute(
+            "INSERT INTO account_history (account_id, date, total_assets, principal) \
+             SELECT id, as_of, total_assets, principal FROM accounts WHERE as_of = $1 \
+             ON CONFLICT (account_id, date) DO UPDATE SET total_assets = excluded.total_assets, \
+             principal = excluded.principal",
+            &[&date],
+        )
+        .await
+        .map_err(map_err)?;
+
+        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let files = serde_json::to_string(&load.files).unwrap_or_else(|_| "[]".into());
+        let run_id: RunId = tx
+            .query_one(
+                "INSERT INTO batch_runs (business_date, status, started_at, duration_ms, files, \
+                 rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, \
+                 accounts_deactivated) VALUES ($1, 'committed', $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 RETURNING id",
+                &[
+                    &date,
+                    &load.started_at.timestamp_millis(),
+                    &duration_ms,
+                    &files,
+                    &(counts.rows_read as i64),
+                    &(counts.rows_loaded as i64),
+                    &(counts.rows_rejected as i64),
+                    &(counts.warnings as i64),
+                    &(caches.accounts.len() as i64),
+                    &(deactivated as i64),
+                ],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        insert_findings(&tx, run_id, &rejects, &warnings).await?;
+        let record = run_from_row(
+            &tx.query_one(&format!("{RUN_SELECT} WHERE id = $1"), &[&run_id])
+                .await
+                .map_err(map_err)?,
+        );
+        tx.commit().await.map_err(map_err)?;
+        Ok(record)
+    }
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+async fn insert_findings(
+    tx: &Transaction<'_>,
+    run_id: RunId,
+    rejects: &[RejectRecord],
+    warnings: &[WarningRecord],
+) -> StoreResult<()> {
+    let mut seq = Vec::new();
+    let mut kind = Vec::new();
+    let mut file = Vec::new();
+    let mut line: Vec<Option<i64>> = Vec::new();
+    let mut col: Vec<Option<String>> = Vec::new();
+    let mut value: Vec<Option<String>> = Vec::new();
+    let mut message = Vec::new();
+    for r in rejects {
+        seq.push(seq.len() as i64 + 1);
+        kind.push("reject");
+        file.push(r.file.as_str());
+        line.push(Some(r.line as i64));
+        col.push(r.column.clone());
+        value.push(r.value.clone());
+        message.push(r.reason.clone());
+    }
+    for w in warnings {
+        seq.push(seq.len() as i64 + 1);
+        kind.push("warning");
+        file.push(w.file.as_str());
+        line.push(w.line.map(|l| l as i64));
+        col.push(w.column.clone());
+        value.push(w.value.clone());
+        message.push(w.message.clone());
+    }
+    for start in (0..seq.len()).step_by(10_000) {
+        let end = (start + 10_000).min(seq.len());
+        tx.execute(
+            "INSERT INTO batch_findings (run_id, seq, kind, file, line, col, value, message) \
+             SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], \
+             $6::TEXT[], $7::TEXT[], $8::TEXT[])",
+            &[
+                &run_id,
+                &&seq[start..end],
+                &&kind[start..end],
+                &&file[start..end],
+                &&line[start..end],
+                &&col[start..end],
+                &&value[start..end],
+                &&message[start..end],
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl InvestmentStore for PostgresStore {
+    async fn accounts(&self, scope: Scope) -> StoreResult<Vec<AccountSummary>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "{SUMMARY_SELECT} WHERE a.status = 'active' \
+                     AND ($1::BIGINT IS NULL OR a.customer_id = $1) ORDER BY a.account_number"
+                ),
+                &[&scope.customer_id()],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(summary_from_row).collect())
+    }
+
+    async fn account(&self, scope: Scope, account_id: AccountId) -> StoreResult<AccountSummary> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                &format!(
+                    "{SUMMARY_SELECT} WHERE a.id = $1 AND a.status = 'active' \
+                     AND ($2::BIGINT IS NULL OR a.customer_id = $2)"
+                ),
+                &[&account_id, &scope.customer_id()],
+            )
+            .await
+            .map_err(map_err)?;
+        row.as_ref()
+            .map(summary_from_row)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn holdings(
+        &self,
+        scope: Scope,
+        account_id: AccountId,
+        include_zero: bool,
+    ) -> StoreResult<Vec<HoldingLine>> {
+        let c = self.client().await?;
+        if !in_scope(&c, scope, account_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        let rows = c
+            .query(
+                "SELECT i.isin, i.name, g.name, h.price, h.quantity \
+                 FROM holdings h JOIN instruments i ON i.id = h.instrument_id \
+                 JOIN asset_groups g ON g.id = i.asset_group_id \
+                 WHERE h.account_id = $1 AND ($2 OR h.quantity <> 0) \
+                 ORDER BY i.isin = 'CASH', h.price * h.quantity DESC, i.isin",
+                &[&account_id, &include_zero],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let price: i64 = r.get(3);
+                let quantity: i64 = r.get(4);
+                HoldingLine {
+                    isin: r.get(0),
+                    instrument_name: r.get(1),
+                    asset_group: r.get(2),
+                    price: Won::new(price),
+                    quantity,
+                    valuation: Won::new(price.saturating_mul(quantity)),
+                }
+            })
+            .collect())
+    }
+
+    async fn history(
+        &self,
+        scope: Scope,
+        account_id: Option<AccountId>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<HistoryPoint>> {
+        let c = self.client().await?;
+        if let Some(id) = account_id
+            && !in_scope(&c, scope, id).await?
+        {
+            return Err(StoreError::NotFound);
+        }
+        let rows = c
+            .query(
+                "SELECT h.date, SUM(h.total_assets)::BIGINT, SUM(h.principal)::BIGINT \
+                 FROM account_history h JOIN accounts a ON a.id = h.account_id \
+                 WHERE ($1::BIGINT IS NULL OR a.customer_id = $1) \
+                 AND ($2::BIGINT IS NULL OR a.id = $2) \
+                 AND ($3::TEXT IS NULL OR h.date >= $3) AND ($4::TEXT IS NULL OR h.date <= $4) \
+                 GROUP BY h.date ORDER BY h.date",
+                &[
+                    &scope.customer_id(),
+                    &account_id,
+                    &from.map(date_key),
+                    &to.map(date_key),
+                ],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let d: String = r.get(0);
+                HistoryPoint {
+                    date: d.parse().unwrap_or_default(),
+                    total_assets: Won::new(r.get(1)),
+                    principal: Won::new(r.get(2)),
+                }
+            })
+            .collect())
+    }
+
+    async fn load_snapshot(&self, load: SnapshotLoad) -> StoreResult<RunRecord> {
+        self.load(load).await
+    }
+
+    async fn record_failed_run(&self, run: FailedRun) -> StoreResult<RunRecord> {
+        let c = self.client().await?;
+        let duration = (Utc::now() - run.started_at).num_milliseconds().max(0);
+        let files = serde_json::to_string(&run.files).unwrap_or_else(|_| "[]".into());
+        let row = c
+            .query_one(
+                &format!(
+                    "WITH r AS (INSERT INTO batch_runs (business_date, status, started_at, \
+                     duration_ms, files, rows_read, rows_loaded, rows_rejected, warnings, \
+                     accounts_loaded, accounts_deactivated, error) \
+                     VALUES ($1, 'failed', $2, $3, $4, 0, 0, 0, 0, 0, 0, $5) RETURNING *) \
+                     {} ",
+                    RUN_SELECT.replace("FROM batch_runs", "FROM r")
+                ),
+                &[
+                    &date_key(run.business_date),
+                    &run.started_at.timestamp_millis(),
+                    &duration,
+                    &files,
+                    &run.error,
+                ],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(run_from_row(&row))
+    }
+
+    async fn runs(&self, limit: u32) -> StoreResult<Vec<RunRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("{RUN_SELECT} ORDER BY id DESC LIMIT $1"),
+                &[&i64::from(limit)],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(run_from_row).collect())
+    }
+
+    async fn run(&self, id: RunId) -> StoreResult<RunRecord> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(&format!("{RUN_SELECT} WHERE id = $1"), &[&id])
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(run_from_row).ok_or(StoreError::NotFound)
+    }
+
+    async fn run_findings(&self, id: RunId) -> StoreResult<RunFindings> {
+        let c = self.client().await?;
+        let exists: bool = c
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM batch_runs WHERE id = $1)",
+                &[&id],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        if !exists {
+            return Err(StoreError::NotFound);
+        }
+        let rows = c
+            .query(
+                "SELECT kind, file, line, col, value, message FROM batch_findings \
+                 WHERE run_id = $1 ORDER BY seq",
+                &[&id],
+            )
+            .await
+            .map_err(map_err)?;
+        let mut findings = RunFindings {
+            rejects: vec![],
+            warnings: vec![],
+        };
+        for r in rows {
+            let kind: String = r.get(0);
+            let file = SnapshotFile::parse(r.get(1)).unwrap_or(SnapshotFile::Holdings);
+            let line: Option<i64> = r.get(2);
+            if kind == "reject" {
+                findings.rejects.push(RejectRecord {
+                    file,
+                    line: line.unwrap_or(0) as u64,
+                    column: r.get(3),
+                    value: r.get(4),
+                    reason: r.get(5),
+                });
+            } else {
+                findings.warnings.push(WarningRecord {
+                    file,
+                    line: line.map(|l| l as u64),
+                    column: r.get(3),
+                    value: r.get(4),
+                    message: r.get(5),
+                });
+            }
+        }
+        Ok(findings)
+    }
+
+    async fn create_deposit(
+        &self,
+        new: NewDeposit,
+    ) -> StoreResult<Result<Deposit, DepositRefusal>> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let row = match AccountNumber::parse(&new.account_number) {
+            Ok(n) => tx
+                .query_opt(
+                    "SELECT a.id, a.customer_id, c.name, a.status FROM accounts a \
+                     JOIN customers c ON c.id = a.customer_id WHERE a.account_number = $1",
+                    &[&n.as_str()],
+                )
+                .await
+                .map_err(map_err)?,
+            Err(_) => None,
+        };
+        let row = row.map(|r| {
+            (
+                r.get::<_, i64>(0),
+                r.get::<_, i64>(1),
+                r.get::<_, String>(2),
+                r.get::<_, String>(3),
+            )
+        });
+        let refusal = match &row {
+            None => Some(DepositRefusal::AccountNotFound),
+            Some((_, cust, _, _)) if new.scope.customer_id().is_some_and(|s| s != *cust) => {
+                Some(DepositRefusal::AccountNotFound)
+            }
+            Some((_, _, holder, _)) if holder != new.user_name.trim() => {
+                Some(DepositRefusal::NameMismatch)
+            }
+            Some((_, _, _, status)) if status != "active" => Some(DepositRefusal::AccountInactive),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            let outcome = refusal.audit_label();
+            record_attempt(&tx, new.user_id, 1, None, outcome, new.now).await?;
+            tx.commit().await.map_err(map_err)?;
+            return Ok(Err(refusal));
+        }
+        let Some((account_id, _, holder, _)) = row else {
+            return Err(StoreError::Internal("unreachable: checked above".into()));
+        };
+        tx.execute(
+            "INSERT INTO deposits (identifier, user_id, account_id, user_name, amount, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &new.identifier,
+                &new.user_id,
+                &account_id,
+                &holder,
+                &new.amount.get(),
+                &new.now.timestamp_millis(),
+                &new.expires_at.timestamp_millis(),
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        record_attempt(
+            &tx,
+            new.user_id,
+            1,
+            Some(&new.identifier),
+            "created",
+            new.now,
+        )
+        .await?;
+        let d = deposit_from_row(
+            &tx.query_one(
+                &format!("{DEPOSIT_SELECT} WHERE d.identifier = $1"),
+                &[&new.identifier],
+            )
+            .await
+            .map_err(map_err)?,
+        );
+        tx.commit().await.map_err(map_err)?;
+        Ok(Ok(d))
+    }
+
+    async fn confirm_deposit(
+        &self,
+        user_id: UserId,
+        scope: Scope,
+        identifier: &str,
+        signature: Option<&Signature>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConfirmOutcome> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.batch_execute("SET LOCAL lock_timeout = '10s'")
+            .await
+            .map_err(map_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&HOLDINGS_LOCK])
+            .await
+            .map_err(map_err)?;
+        // FOR UPDATE serialises concurrent confirmations of one identifier across replicas.
+        let row = tx
+            .query_opt(
+                "SELECT d.id, d.account_id, a.account_number, d.user_name, d.amount, d.status, \
+                 d.expires_at, a.customer_id FROM deposits d JOIN accounts a ON a.id = d.account_id \
+                 WHERE d.identifier = $1 FOR UPDATE OF d",
+                &[&identifier],
+            )
+            .await
+            .map_err(map_err)?;
+        let outcome = match row {
+            None => ConfirmOutcome::NotFound,
+            Some(r) => {
+                let (id, account_id, number, name, amount, status, expires, cust): (
+                    i64,
+                    i64,
+                    String,
+                    String,
+                    i64,
+                    String,
+                    i64,
+                    i64,
+                ) = (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    r.get(7),
+                );
+                if scope.customer_id().is_some_and(|s| s != cust) {
+                    ConfirmOutcome::NotFound
+                } else if status == "confirmed" {
+                    ConfirmOutcome::AlreadyConfirmed
+                } else if expires <= now.timestamp_millis() {
+                    ConfirmOutcome::Expired
+                } else {
+                    let ok = match (signature, AccountNumber::parse(&number)) {
+                        (Some(sig), Ok(n)) => sig.matches(&n, &name, Won::new(amount)),
+                        _ => false,
+                    };
+                    if !ok {
+                        ConfirmOutcome::BadSignature
+                    } else {
+                        let changed = tx
+                            .execute(
+                                "UPDATE deposits SET status = 'confirmed', confirmed_at = $1, \
+                                 confirmed_date = $2 WHERE id = $3 AND status = 'pending'",
+                                &[
+                                    &now.timestamp_millis(),
+                                    &date_key(ginkgo_domain::time::to_kst(now).date_naive()),
+                                    &id,
+                                ],
+                            )
+                            .await
+                            .map_err(map_err)?;
+                        if changed == 1 {
+                            apply_deposit(&tx, account_id, amount).await?;
+                            ConfirmOutcome::Confirmed(deposit_from_row(
+                                &tx.query_one(&format!("{DEPOSIT_SELECT} WHERE d.id = $1"), &[&id])
+                                    .await
+                                    .map_err(map_err)?,
+                            ))
+                        } else {
+                            ConfirmOutcome::AlreadyConfirmed
+                        }
+                    }
+                }
+            }
+        };
+        let label = outcome.audit_label();
+        record_attempt(&tx, user_id, 2, Some(identifier), label, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(outcome)
+    }
+
+    async fn deposits(&self, scope: Scope, limit: u32) -> StoreResult<Vec<Deposit>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "{DEPOSIT_SELECT} WHERE ($1::BIGINT IS NULL OR a.customer_id = $1) \
+                     ORDER BY d.id DESC LIMIT $2"
+                ),
+                &[&scope.customer_id(), &i64::from(limit)],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(deposit_from_row).collect())
+    }
+}

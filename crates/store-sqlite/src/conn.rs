@@ -1,0 +1,122 @@
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ginkgo_store::{StoreError, StoreResult};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+/// How long a statement waits for the single writer before giving up with `Busy`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Pools {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL: readers never block the writer. synchronous=NORMAL is durable against a killed
+    // process (the WAL is replayed); only a power cut can lose the last commits.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl Pools {
+    pub fn open(path: &Path, readers: usize) -> StoreResult<Pools> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let open = || -> StoreResult<Connection> {
+            let c = Connection::open_with_flags(path, flags).map_err(|e| {
+                StoreError::Config(format!(
+                    "cannot open SQLite database {}: {e}",
+                    path.display()
+                ))
+            })?;
+            configure(&c).map_err(map_err)?;
+            Ok(c)
+        };
+        let writer = open()?;
+        let readers = (0..readers.max(1))
+            .map(|_| open().map(Mutex::new))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Pools {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// Runs `f` on the writer connection, on the current (blocking) thread.
+    pub fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Internal("writer connection poisoned".into()))?;
+        f(&mut guard)
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let n = self.readers.len();
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed) % n;
+        // Take the first free reader; wait on the round-robin one when all are busy.
+        for i in 0..n {
+            if let Ok(guard) = self.readers[(start + i) % n].try_lock() {
+                return f(&guard).map_err(map_err);
+            }
+        }
+        let guard = self.readers[start]
+            .lock()
+            .map_err(|_| StoreError::Internal("reader connection poisoned".into()))?;
+        f(&guard).map_err(map_err)
+    }
+
+    pub async fn read<T, F>(self: &std::sync::Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let pools = self.clone();
+        tokio::task::spawn_blocking(move || pools.with_reader(f))
+            .await
+            .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+
+    pub async fn write<T, F>(self: &std::sync::Arc<Self>, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pools = self.clone();
+        tokio::task::spawn_blocking(move || pools.with_writer(f))
+            .await
+            .map_err(|e| StoreError::Internal(format!("write task failed: {e}")))?
+    }
+}
+
+pub fn map_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        rusqlite::Error::SqliteFailure(f, msg) => match f.code {
+            ErrorCode::ConstraintViolation => {
+                StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint violated".into()))
+            }
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                StoreError::Busy("the database is busy; retry shortly".into())
+            }
+            ErrorCode::CannotOpen | ErrorCode::NotADatabase | ErrorCode::DiskFull => {
+                StoreError::Unavailable(e.to_string())
+            }
+            _ => StoreError::Internal(e.to_string()),
+        },
+        _ => StoreError::Internal(e.to_string()),
+    }
+}

@@ -1,0 +1,256 @@
+//! Ginkgo's storage contract.
+//!
+//! The rest of Ginkgo talks to the database only through [`Store`], whose methods are whole use
+//! cases (`load_snapshot`, `confirm_deposit`, …). Each backend crate implements it and owns its
+//! SQL, migrations and transactions; the backend is chosen once, from the database URL.
+//!
+//! [`conformance`] is the one story every backend must pass: the SQLite and PostgreSQL crates run
+//! it in their own tests.
+
+pub mod bank;
+pub mod conformance;
+pub mod error;
+pub mod models;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use ginkgo_domain::Signature;
+
+pub use bank::*;
+pub use error::{StoreError, StoreResult};
+pub use models::*;
+
+/// Accounts, logins and sessions.
+#[async_trait]
+pub trait AuthStore: Send + Sync {
+    async fn create_customer(&self, name: &str) -> StoreResult<Customer>;
+    async fn customer_by_name(&self, name: &str) -> StoreResult<Option<Customer>>;
+    /// Creates a login. `Conflict` when the email is taken or the customer already has a login.
+    async fn create_user(&self, new: NewUser) -> StoreResult<User>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn set_password_hash(&self, user_id: UserId, hash: &str) -> StoreResult<()>;
+    /// Links a login to the customer that owns `account_number` and is called `customer_name`.
+    /// `NotFound` when no such customer/account pair exists; `Conflict` when the customer already
+    /// has a login or the user is already linked.
+    async fn claim_customer(
+        &self,
+        user_id: UserId,
+        customer_name: &str,
+        account_number: &str,
+    ) -> StoreResult<User>;
+    /// Links a login to a customer by id (operator CLI).
+    async fn link_customer(&self, user_id: UserId, customer_id: i64) -> StoreResult<User>;
+
+    async fn insert_refresh_token(
+        &self,
+        user_id: UserId,
+        token_hash: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Atomically retires a live refresh token and stores its successor. `None` when the old
+    /// token is unknown, expired or revoked (then nothing changes).
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &[u8],
+        new_hash: &[u8],
+        new_expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
+    async fn revoke_refresh_token(&self, token_hash: &[u8], now: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Counts failures for `subject` (e.g. `email:…`, `ip:…`) at or after `since`.
+    async fn count_login_failures(&self, subject: &str, since: DateTime<Utc>) -> StoreResult<u32>;
+    async fn record_login_failure(&self, subjects: &[String], at: DateTime<Utc>)
+    -> StoreResult<()>;
+}
+
+/// The investment half: reads, the daily snapshot load, and deposits.
+#[async_trait]
+pub trait InvestmentStore: Send + Sync {
+    async fn accounts(&self, scope: Scope) -> StoreResult<Vec<AccountSummary>>;
+    /// `NotFound` when the account does not exist or is outside the scope.
+    async fn account(&self, scope: Scope, account_id: AccountId) -> StoreResult<AccountSummary>;
+    async fn holdings(
+        &self,
+        scope: Scope,
+        account_id: AccountId,
+        include_zero: bool,
+    ) -> StoreResult<Vec<HoldingLine>>;
+    /// Total assets per day; `account_id = None` sums every account in scope.
+    async fn history(
+        &self,
+        scope: Scope,
+        account_id: Option<AccountId>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<HistoryPoint>>;
+
+    /// Makes a day's snapshot current in one transaction and records the run. A reader abort
+    /// rolls back and records nothing (call [`InvestmentStore::record_failed_run`]).
+    async fn load_snapshot(&self, load: SnapshotLoad) -> StoreResult<RunRecord>;
+    async fn record_failed_run(&self, run: FailedRun) -> StoreResult<RunRecord>;
+    async fn runs(&self, limit: u32) -> StoreResult<Vec<RunRecord>>;
+    async fn run(&self, id: RunId) -> StoreResult<RunRecord>;
+    async fn run_findings(&self, id: RunId) -> StoreResult<RunFindings>;
+
+    /// Phase 1: records the attempt; `Err(Rejected)` never — refusals come back as `Err(refusal)`.
+    async fn create_deposit(&self, new: NewDeposit)
+    -> StoreResult<Result<Deposit, DepositRefusal>>;
+    /// Phase 2: verifies the signature against the stored phase-1 data in constant time and, at
+    /// most once per identifier, adds the amount to the cash line and the principal.
+    async fn confirm_deposit(
+        &self,
+        user_id: UserId,
+        scope: Scope,
+        identifier: &str,
+        signature: Option<&Signature>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConfirmOutcome>;
+    async fn deposits(&self, scope: Scope, limit: u32) -> StoreResult<Vec<Deposit>>;
+}
+
+/// Jobs that exactly one replica may run at a time.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Takes (or renews) the named lease until `until` when it is free, expired or already ours.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+}
+
+/// The bank half: Open Banking links, synced accounts and transactions, category rules.
+/// Every read and write is scoped to one login (`user_id`); another login's ids answer `NotFound`.
+#[async_trait]
+pub trait BankStore: Send + Sync {
+    async fn create_oauth_state(
+        &self,
+        state: &str,
+        user_id: UserId,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Spends a state: the login it was issued to, or `None` when unknown, used or expired.
+    async fn take_oauth_state(
+        &self,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<UserId>>;
+    /// Creates or replaces the login's link.
+    async fn save_bank_link(&self, link: NewBankLink) -> StoreResult<BankLink>;
+    async fn bank_link(&self, user_id: UserId) -> StoreResult<Option<BankLink>>;
+    async fn active_bank_links(&self) -> StoreResult<Vec<BankLink>>;
+    async fn set_bank_link_status(
+        &self,
+        user_id: UserId,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Forgets the link and its tokens; the accounts are hidden (kept for a later re-link).
+    async fn delete_bank_link(&self, user_id: UserId) -> StoreResult<()>;
+
+    async fn upsert_bank_accounts(
+        &self,
+        user_id: UserId,
+        accounts: Vec<BankAccountInfo>,
+    ) -> StoreResult<Vec<BankAccount>>;
+    async fn bank_accounts(&self, user_id: UserId) -> StoreResult<Vec<BankAccount>>;
+    async fn bank_account(&self, user_id: UserId, id: BankAccountId) -> StoreResult<BankAccount>;
+    async fn record_balance(
+        &self,
+        account_id: BankAccountId,
+        balance: ginkgo_domain::Won,
+        available: ginkgo_domain::Won,
+        product_name: &str,
+    ) -> StoreResult<()>;
+    /// Stores rows not seen before (by identity); answers how many were new.
+    async fn insert_bank_transactions(
+        &self,
+        account_id: BankAccountId,
+        rows: Vec<NewBankTxn>,
+    ) -> StoreResult<u64>;
+    async fn finish_account_sync(
+        &self,
+        account_id: BankAccountId,
+        synced_through: Option<NaiveDate>,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn record_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<SyncRecord>;
+    async fn syncs(&self, user_id: UserId, limit: u32) -> StoreResult<Vec<SyncRecord>>;
+
+    async fn bank_transactions(
+        &self,
+        user_id: UserId,
+        account_id: BankAccountId,
+        filter: TxnFilter,
+    ) -> StoreResult<TxnPage>;
+    async fn bank_transaction(&self, user_id: UserId, txn_id: i64) -> StoreResult<BankTxn>;
+    /// Every transaction of the login's active accounts in the range, oldest first.
+    async fn all_bank_transactions(
+        &self,
+        user_id: UserId,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> StoreResult<Vec<BankTxn>>;
+    /// Transactions whose normalised memo contains any of `patterns`, or whose category came
+    /// from one of `rule_ids`: what a rule change can touch.
+    async fn bank_transactions_touched(
+        &self,
+        user_id: UserId,
+        patterns: Vec<String>,
+        rule_ids: Vec<i64>,
+    ) -> StoreResult<Vec<BankTxn>>;
+    async fn apply_category_changes(
+        &self,
+        user_id: UserId,
+        changes: Vec<CategoryChange>,
+    ) -> StoreResult<u64>;
+    async fn set_manual_category(
+        &self,
+        user_id: UserId,
+        txn_id: i64,
+        category: &str,
+    ) -> StoreResult<BankTxn>;
+
+    async fn rules(&self, user_id: UserId) -> StoreResult<Vec<RuleRow>>;
+    /// Adds a rule at the front (position 0, the others move down), or updates the rule with the
+    /// same kind and pattern.
+    async fn upsert_rule(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        pattern: &str,
+        category: &str,
+    ) -> StoreResult<RuleRow>;
+    async fn update_rule(
+        &self,
+        user_id: UserId,
+        id: i64,
+        kind: &str,
+        pattern: &str,
+        category: &str,
+    ) -> StoreResult<RuleRow>;
+    async fn delete_rule(&self, user_id: UserId, id: i64) -> StoreResult<()>;
+    /// `ids` must be exactly the login's rule ids, in the new order.
+    async fn reorder_rules(&self, user_id: UserId, ids: Vec<i64>) -> StoreResult<Vec<RuleRow>>;
+
+    /// The next `bank_tran_id` sequence number for a KST day; never repeats across replicas.
+    async fn next_tran_id_sequence(&self, day: NaiveDate) -> StoreResult<u64>;
+}
+
+/// Everything Ginkgo stores.
+#[async_trait]
+pub trait Store:
+    AuthStore + InvestmentStore + JobStore + BankStore + Send + Sync + 'static
+{
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Answers `Ok` when the database can be queried now.
+    async fn health(&self) -> StoreResult<()>;
+}
