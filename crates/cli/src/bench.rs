@@ -401,23 +401,16 @@ async fn sync(rows: u64) -> anyhow::Result<()> {
         .clone();
     let big = test_user.accounts.first().context("no account")?;
     println!("account with {} transactions", big.rows.len());
-    handle.register_accounts(&test_user.user_seq_no, &[big.fintech_use_num.as_str()])?;
     let state = ginkgo_server::AppState::try_new(store.clone(), config.clone())
         .map_err(|e| anyhow::anyhow!(e))?;
-    let tokens = handle.issue_user_token(&test_user.user_seq_no, &["inquiry", "login"])?;
-    let cipher = state.cipher().context("cipher")?;
-    store
-        .save_bank_link(ginkgo_store::NewBankLink {
-            user_id: user.id,
-            user_seq_no: test_user.user_seq_no.clone(),
-            access_token_enc: cipher
-                .encrypt(tokens.access_token.as_deref().context("no access token")?),
-            refresh_token_enc: None,
-            scope: "inquiry login".into(),
-            access_expires_at: chrono::Utc::now() + chrono::Duration::days(80),
-            now: chrono::Utc::now(),
-        })
-        .await?;
+    crate::sandbox_link::link_directly(
+        &state,
+        &handle,
+        user.id,
+        &test_user.user_seq_no,
+        &[big.fintech_use_num.as_str()],
+    )
+    .await?;
     let t = Instant::now();
     let first = ginkgo_server::bank::sync_user(&state, user.id)
         .await

@@ -3,6 +3,8 @@
 mod batch;
 mod bench;
 mod demo;
+mod sandbox_link;
+mod soak;
 mod users;
 
 use std::io::IsTerminal;
@@ -59,6 +61,9 @@ enum Command {
     /// Benchmarks (figures in docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Mixed load against a real server process for a bounded time, then the invariants
+    /// (no 5xx, deposits applied exactly once, bank rows stored once, memory flat).
+    Soak(soak::SoakArgs),
     /// Run the local Open Banking sandbox (a faithful imitation of the KFTC testbed).
     Sandbox {
         /// Address to listen on.
@@ -176,6 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Generate(cmd) => batch::generate_command(cmd)?,
         Command::Demo(args) => demo::run(args).await?,
         Command::Bench(cmd) => bench::run(cmd, &config()?).await?,
+        Command::Soak(args) => return soak::run(args, cli.database_url.clone()).await,
         Command::Sandbox {
             listen,
             sandbox_config,
