@@ -330,13 +330,13 @@ pub async fn sync_user(state: &AppState, user_id: UserId) -> Result<SyncOutcome,
     let store = state.store_arc();
     let lease = format!("bank-sync:{user_id}");
     let holder = uuid::Uuid::new_v4().to_string();
+    // A short lease, renewed while the sync runs: if this process dies, the next sync may
+    // start as soon as the lease runs out.
+    let ttl = Duration::seconds(
+        i64::try_from(state.config().bank.sync_lease_seconds.max(3)).unwrap_or(60),
+    );
     if !store
-        .try_lease(
-            &lease,
-            &holder,
-            Utc::now(),
-            Utc::now() + Duration::minutes(15),
-        )
+        .try_lease(&lease, &holder, Utc::now(), Utc::now() + ttl)
         .await?
     {
         return Err(ApiError::conflict(
@@ -344,8 +344,24 @@ pub async fn sync_user(state: &AppState, user_id: UserId) -> Result<SyncOutcome,
             "a sync of this bank link is already running",
         ));
     }
+    let renewal = {
+        let (store, lease, holder) = (store.clone(), lease.clone(), holder.clone());
+        let every = (ttl / 3).to_std().unwrap_or(std::time::Duration::from_secs(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = store
+                    .try_lease(&lease, &holder, Utc::now(), Utc::now() + ttl)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not renew the bank sync lease");
+                }
+            }
+        })
+    };
     let started_at = Utc::now();
     let result = sync_inner(state, &api, user_id).await;
+    renewal.abort();
     let _ = store.release_lease(&lease, &holder).await;
     let (status, added, accounts, error) = match &result {
         Ok(o) => (o.status.clone(), o.added, o.accounts.len() as u32, None),

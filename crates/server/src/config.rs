@@ -101,6 +101,9 @@ pub struct BankConfig {
     pub first_sync_days: u32,
     /// How many days before the last synced date a sync starts again.
     pub overlap_days: u32,
+    /// A running sync holds a lease of this many seconds, renewed every third of it; a sync
+    /// whose process died is retried once its lease runs out.
+    pub sync_lease_seconds: u64,
 }
 
 impl Default for BankConfig {
@@ -115,6 +118,7 @@ impl Default for BankConfig {
             sync_interval_minutes: 360,
             first_sync_days: 400,
             overlap_days: 3,
+            sync_lease_seconds: 60,
         }
     }
 }
@@ -250,6 +254,10 @@ impl Config {
                 self.bank.sync_interval_minutes =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
             }
+            "GINKGO_BANK_SYNC_LEASE_SECONDS" => {
+                self.bank.sync_lease_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
             "GINKGO_READ_CACHE_MS" => {
                 self.read_cache_ms = value.trim().parse().map_err(|e| bad(format!("{e}")))?
             }
@@ -300,6 +308,12 @@ impl Config {
             }
             if self.bank.token_key.expose().len() < 32 {
                 problems.push("bank.token_key (GINKGO_BANK_TOKEN_KEY) must be at least 32 characters when bank linking is on".into());
+            }
+            if self.bank.sync_lease_seconds < 3 {
+                problems.push(
+                    "bank.sync_lease_seconds (GINKGO_BANK_SYNC_LEASE_SECONDS) must be at least 3"
+                        .into(),
+                );
             }
             if self.bank.redirect_uri.is_empty() || self.bank.client_id.is_empty() {
                 problems.push(
