@@ -346,7 +346,9 @@ pub async fn sync_user(state: &AppState, user_id: UserId) -> Result<SyncOutcome,
     }
     let renewal = {
         let (store, lease, holder) = (store.clone(), lease.clone(), holder.clone());
-        let every = (ttl / 3).to_std().unwrap_or(std::time::Duration::from_secs(1));
+        let every = (ttl / 3)
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(1));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;

@@ -27,7 +27,7 @@ use crate::routes::{auth, bank, batch, deposits, insight, investments, system};
         insight::upcoming_payments, insight::list_rules, insight::create_rule, insight::update_rule,
         insight::delete_rule, insight::reorder_rules, insight::preview_rule,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "auth", description = "Sign-up, login, sessions"),
         (name = "investments", description = "Investment accounts from the daily snapshot"),
@@ -57,6 +57,82 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Documents the error answers every operation of a kind can give, in the common error shape,
+/// where the handler's own annotation does not already: malformed query or body (400), a missing
+/// or invalid login (401), a cookie session without its CSRF header (403), a path id naming nothing
+/// (404), body problems (413, 415, 422) and a database that is busy or unreachable (503).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for (path, item) in &mut openapi.paths.paths {
+            let static_document = path == "/api/openapi.json";
+            for (method, op) in [
+                ("get", item.get.as_mut()),
+                ("put", item.put.as_mut()),
+                ("post", item.post.as_mut()),
+                ("delete", item.delete.as_mut()),
+                ("patch", item.patch.as_mut()),
+            ] {
+                let Some(op) = op else { continue };
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+                let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+                let has_body = op.request_body.is_some();
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let mut wanted: Vec<(&str, &str)> = Vec::new();
+                if has_query || has_body {
+                    wanted.push(("400", "Malformed query string or request body"));
+                }
+                if has_query {
+                    wanted.push(("422", "The query is well-formed but invalid"));
+                }
+                if secured {
+                    wanted.push(("401", "Missing, expired or invalid login"));
+                    if method != "get" {
+                        wanted.push((
+                            "403",
+                            "A cookie session without its CSRF header, or a role that may not do this",
+                        ));
+                    }
+                }
+                if has_path {
+                    wanted.push(("404", "No such resource for this login"));
+                }
+                if has_body {
+                    wanted.push(("413", "The request body is too large"));
+                    wanted.push(("415", "The request body is not JSON"));
+                    wanted.push(("422", "The request body is well-formed but invalid"));
+                }
+                if !static_document {
+                    wanted.push(("503", "The database is busy or unavailable; retry shortly"));
+                }
+                for (status, description) in wanted {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {

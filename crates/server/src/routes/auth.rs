@@ -259,7 +259,9 @@ fn clear_session_cookies(headers: &mut HeaderMap) {
 
 /// Create a login; optionally claim a customer record in the same step.
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
-    responses((status = 201, body = Session), (status = 409, body = crate::error::ErrorBody),
+    responses((status = 201, body = Session),
+              (status = 404, description = "No customer with this name holds this account number", body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn signup(
     State(state): State<AppState>,

@@ -58,6 +58,7 @@ pub async fn link(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -200,6 +201,7 @@ pub async fn accounts(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TxnQuery {
     pub from: Option<NaiveDate>,

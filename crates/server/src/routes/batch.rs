@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunsQuery {
     /// At most this many runs, newest first (default 50, at most 500).
@@ -47,7 +48,8 @@ pub async fn runs(
 /// One run (operators only).
 #[utoipa::path(get, path = "/api/v1/batch/runs/{id}", tag = "batch", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Run id")),
-    responses((status = 200, description = "The run"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "The run"), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
 pub async fn run(
     State(state): State<AppState>,
     user: AuthUser,
@@ -60,7 +62,8 @@ pub async fn run(
 /// A run's rejected rows and warnings (operators only).
 #[utoipa::path(get, path = "/api/v1/batch/runs/{id}/findings", tag = "batch", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Run id")),
-    responses((status = 200, description = "Rejects and warnings"), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "Rejects and warnings"), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
 pub async fn findings(
     State(state): State<AppState>,
     user: AuthUser,
@@ -74,6 +77,7 @@ pub async fn findings(
 #[utoipa::path(get, path = "/api/v1/batch/runs/{id}/rejects.csv", tag = "batch", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Run id")),
     responses((status = 200, content_type = "text/csv", description = "file,line,column,value,reason"),
+              (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn rejects_csv(
     State(state): State<AppState>,

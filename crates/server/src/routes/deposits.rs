@@ -314,6 +314,9 @@ pub async fn legacy_create(
 #[utoipa::path(post, path = "/api/transfers", tag = "original", security(("bearer" = [])),
     request_body = LegacyConfirmRequest,
     responses((status = 200, body = ConfirmResponse),
+              (status = 404, description = "`status: false`: no such transfer identifier for this login", body = crate::error::ErrorBody),
+              (status = 409, description = "`status: false`: already completed", body = crate::error::ErrorBody),
+              (status = 410, description = "`status: false`: the identifier expired", body = crate::error::ErrorBody),
               (status = 422, description = "`status: false` plus the error", body = crate::error::ErrorBody)))]
 pub async fn legacy_confirm(
     State(state): State<AppState>,

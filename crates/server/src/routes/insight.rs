@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RangeQuery {
     /// Default: 90 days before `to`.
@@ -257,6 +258,7 @@ pub async fn recurring(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UpcomingQuery {
     /// Days ahead (default 30, at most 366).

@@ -103,6 +103,7 @@ pub struct HistoryView {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HoldingsQuery {
     /// Include holdings whose quantity is 0.
@@ -111,6 +112,7 @@ pub struct HoldingsQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     pub from: Option<NaiveDate>,
@@ -118,6 +120,7 @@ pub struct HistoryQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LegacyQuery {
     /// `true`: the summary shape (no principal, profit or return).
@@ -126,6 +129,7 @@ pub struct LegacyQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LegacyHoldingsQuery {
     /// Only this account's holdings (all of the customer's accounts when omitted).
@@ -359,12 +363,40 @@ pub async fn total_history(
     Ok(Json(history_view(points)))
 }
 
+/// The body of `GET /api/investments`: `AccountDetailView[]`, or `AccountView[]` with
+/// `is_simple=true`.
+pub struct LegacyInvestments;
+
+impl utoipa::PartialSchema for LegacyInvestments {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::Ref;
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder};
+        AnyOfBuilder::new()
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("AccountDetailView")))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("AccountView")))
+            .into()
+    }
+}
+
+impl ToSchema for LegacyInvestments {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("AccountDetailView".into(), AccountDetailView::schema()));
+        schemas.push(("AccountView".into(), AccountView::schema()));
+    }
+}
+
 /// Original route (alias): every account with principal, profit and return; with
 /// `is_simple=true`, the summary (name, broker, number, total assets) only.
 #[utoipa::path(get, path = "/api/investments", tag = "original", security(("bearer" = [])),
     params(LegacyQuery),
     responses((status = 200, description = "`is_simple=true`: `AccountView[]`; otherwise `AccountDetailView[]`",
-        body = Vec<AccountDetailView>)))]
+        body = inline(LegacyInvestments))))]
 pub async fn legacy_investments(
     State(state): State<AppState>,
     user: AuthUser,

@@ -49,6 +49,11 @@ pub async fn start_sandbox(history_days: u32) -> Bank {
 pub async fn app_with_bank(bank: &Bank) -> TestApp {
     let dir = temp_dir("bank");
     let url = format!("sqlite://{}/ginkgo.db", dir.display());
+    app_with_bank_at(bank, url, dir).await
+}
+
+/// A Ginkgo server on the database at `url` configured to use `bank` as its Open Banking center.
+pub async fn app_with_bank_at(bank: &Bank, url: String, dir: std::path::PathBuf) -> TestApp {
     let sandbox_url = bank.base.clone();
     let defaults = SandboxConfig::default();
     TestApp::spawn_with(url, dir, move |c, base| {
@@ -111,7 +116,7 @@ pub async fn consent(app: &TestApp, bank: &Bank, token: &str, user_index: usize)
         .to_string()
 }
 
-async fn follow_callback(app: &TestApp, callback: &str) -> String {
+pub async fn follow_callback(app: &TestApp, callback: &str) -> String {
     let r = app.http.get(callback).send().await.expect("callback");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     r.headers()["location"]
