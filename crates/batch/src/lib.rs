@@ -16,6 +16,8 @@
 //! ```
 
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 pub mod locate;
 mod snapshot;
@@ -26,6 +28,8 @@ pub use error::{FatalError, StreamError};
 pub use locate::{
     ALL_FILES, DayFiles, Format, InboxDay, LocatedFile, inbox_days, inbox_dir, locate,
 };
-pub use snapshot::{FileCounts, FileInfo, ParseCounts, Progress, RunReport, Snapshot, parse_only};
+pub use snapshot::{
+    FileCounts, FileInfo, MemoryFile, ParseCounts, Progress, RunReport, Snapshot, parse_only,
+};
 pub use source::{TextEncoding, required_columns};
 pub use validate::MAX_NAME_CHARS;

@@ -111,6 +111,25 @@ pub struct Snapshot {
     early_warnings: Vec<WarningRecord>,
     instrument_counts: FileCounts,
     principal_counts: FileCounts,
+    /// The three files' bytes (instruments, holdings, principals) when the snapshot was opened
+    /// from memory; `None` when they are read from `day`'s paths.
+    memory: Option<[Vec<u8>; 3]>,
+}
+
+/// One of the day's files held in memory (an upload, a test's or a fuzzer's input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryFile {
+    pub format: Format,
+    pub bytes: Vec<u8>,
+}
+
+impl MemoryFile {
+    pub fn new(format: Format, bytes: impl Into<Vec<u8>>) -> Self {
+        MemoryFile {
+            format,
+            bytes: bytes.into(),
+        }
+    }
 }
 
 fn sha256_file(path: &Path) -> Result<(String, u64), FatalError> {
@@ -128,9 +147,13 @@ fn fatal_only(stop: ReadStop<Infallible>) -> FatalError {
 }
 
 /// Reads every row of a small file through `on_row`.
-fn read_small(file: &LocatedFile, mut on_row: impl FnMut(&RawRow<'_>)) -> Result<(), FatalError> {
+fn read_small(
+    file: &LocatedFile,
+    memory: Option<&[u8]>,
+    mut on_row: impl FnMut(&RawRow<'_>),
+) -> Result<(), FatalError> {
     let bytes = Cell::new(0);
-    read_rows::<Infallible>(file, &bytes, false, |row| {
+    read_rows::<Infallible>(file, memory, &bytes, false, |row| {
         on_row(row);
         Ok(())
     })
@@ -173,10 +196,47 @@ impl Snapshot {
 
     /// Opens already located files.
     pub fn from_files(day: DayFiles) -> Result<Snapshot, FatalError> {
+        Snapshot::build(day, None)
+    }
+
+    /// Opens a day whose three files are held in memory; everything else is as for files on
+    /// disk. The files are named `<base name>.<extension>` in messages and in [`FileInfo`].
+    pub fn from_memory(
+        instruments: MemoryFile,
+        holdings: MemoryFile,
+        principals: MemoryFile,
+    ) -> Result<Snapshot, FatalError> {
+        let located = |file: SnapshotFile, memory: &MemoryFile| LocatedFile {
+            file,
+            path: PathBuf::from(format!(
+                "{}.{}",
+                file.base_name(),
+                memory.format.extension()
+            )),
+            format: memory.format,
+            date: None,
+        };
+        let day = DayFiles {
+            dir: PathBuf::new(),
+            instruments: located(SnapshotFile::Instruments, &instruments),
+            holdings: located(SnapshotFile::Holdings, &holdings),
+            principals: located(SnapshotFile::Principals, &principals),
+        };
+        Snapshot::build(
+            day,
+            Some([instruments.bytes, holdings.bytes, principals.bytes]),
+        )
+    }
+
+    fn build(day: DayFiles, memory: Option<[Vec<u8>; 3]>) -> Result<Snapshot, FatalError> {
+        let bytes_of = |i: usize| memory.as_ref().and_then(|m| m.get(i)).map(Vec::as_slice);
         let mut infos = Vec::with_capacity(3);
-        for file in ALL_FILES {
+        for (i, file) in ALL_FILES.into_iter().enumerate() {
             let located = day.get(file);
-            let (sha256, bytes) = sha256_file(&located.path)?;
+            let (sha256, bytes) = match bytes_of(i) {
+                Some(data) => (hex::encode(Sha256::digest(data)), data.len() as u64),
+                None => sha256_file(&located.path)?,
+            };
             infos.push(FileInfo {
                 file,
                 name: file_name(&located.path),
@@ -196,7 +256,7 @@ impl Snapshot {
             HashMap::default();
         let mut instrument_lines: Vec<u64> = Vec::new();
         let mut ic = counts(SnapshotFile::Instruments);
-        read_small(&day.instruments, |row| {
+        read_small(&day.instruments, bytes_of(0), |row| {
             ic.read += 1;
             let record = match validate::instrument(row) {
                 Ok(r) => r,
@@ -240,7 +300,7 @@ impl Snapshot {
         let mut seen: HashMap<AccountKey, u64, BuildHasherDefault<KeyHasher>> = HashMap::default();
         let mut pc = counts(SnapshotFile::Principals);
         let rejects_before = rejects.len();
-        read_small(&day.principals, |row| {
+        read_small(&day.principals, bytes_of(2), |row| {
             pc.read += 1;
             let record = match validate::principal(row) {
                 Ok(r) => r,
@@ -269,7 +329,8 @@ impl Snapshot {
 
         // The holdings header, so a bad holdings file fails before anything is loaded.
         let bytes = Cell::new(0);
-        read_rows::<Infallible>(&day.holdings, &bytes, true, |_| Ok(())).map_err(fatal_only)?;
+        read_rows::<Infallible>(&day.holdings, bytes_of(1), &bytes, true, |_| Ok(()))
+            .map_err(fatal_only)?;
 
         Ok(Snapshot {
             day,
@@ -282,6 +343,7 @@ impl Snapshot {
             early_warnings: warnings,
             instrument_counts: ic,
             principal_counts: pc,
+            memory,
         })
     }
 
@@ -344,7 +406,12 @@ impl Snapshot {
         let bytes = Cell::new(0);
         let mut state = HoldingsState::new(self);
         let mut chunk = Vec::with_capacity(chunk_size);
-        let result = read_rows(&self.day.holdings, &bytes, false, |row| {
+        let holdings_memory = self
+            .memory
+            .as_ref()
+            .and_then(|m| m.get(1))
+            .map(Vec::as_slice);
+        let result = read_rows(&self.day.holdings, holdings_memory, &bytes, false, |row| {
             state.read += 1;
             match state.check(row) {
                 Ok(record) => {
@@ -782,7 +849,7 @@ pub fn parse_only(dir: &Path) -> Result<ParseCounts, FatalError> {
         let width = crate::source::columns(file).len();
         let mut rows = 0u64;
         let mut decoded = 0u64;
-        read_rows::<Infallible>(located, &bytes, false, |row| {
+        read_rows::<Infallible>(located, None, &bytes, false, |row| {
             rows += 1;
             for c in 0..width {
                 if let crate::source::Field::Text(t) = row.get(c) {

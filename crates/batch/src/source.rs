@@ -295,29 +295,37 @@ fn is_blank_record(record: &csv::ByteRecord) -> bool {
 }
 
 /// Reads `file`'s rows, calling `on_row` for every non-blank data row. Only the header row is
-/// validated here (present, required columns found). `bytes` counts the bytes read so far.
-/// With `header_only`, stops after checking the header.
+/// validated here (present, required columns found). The bytes come from `memory` when it is
+/// given (the file's path then only names it in messages), from the file at `file.path`
+/// otherwise. `bytes` counts the bytes read so far. With `header_only`, stops after checking
+/// the header.
 pub(crate) fn read_rows<E>(
     file: &LocatedFile,
+    memory: Option<&[u8]>,
     bytes: &Cell<u64>,
     header_only: bool,
     on_row: impl FnMut(&RawRow<'_>) -> Result<(), E>,
 ) -> Result<(), ReadStop<E>> {
-    match file.format {
-        Format::Csv => read_csv(file, bytes, header_only, on_row),
-        Format::Xlsx => read_xlsx(file, bytes, header_only, on_row),
+    let open = || File::open(&file.path).map_err(|e| FatalError::io(&file.path, e));
+    match (file.format, memory) {
+        (Format::Csv, Some(data)) => read_csv(file, data, bytes, header_only, on_row),
+        (Format::Csv, None) => read_csv(file, open()?, bytes, header_only, on_row),
+        (Format::Xlsx, Some(data)) => {
+            read_xlsx(file, Cursor::new(data), bytes, header_only, on_row)
+        }
+        (Format::Xlsx, None) => read_xlsx(file, open()?, bytes, header_only, on_row),
     }
 }
 
 fn read_csv<E>(
     file: &LocatedFile,
+    input: impl Read,
     bytes: &Cell<u64>,
     header_only: bool,
     mut on_row: impl FnMut(&RawRow<'_>) -> Result<(), E>,
 ) -> Result<(), ReadStop<E>> {
     let path = &file.path;
-    let handle = File::open(path).map_err(|e| FatalError::io(path, e))?;
-    let mut counting = Counting::new(handle, bytes);
+    let mut counting = Counting::new(input, bytes);
     let mut prefix = Vec::with_capacity(SNIFF_BYTES as usize);
     (&mut counting)
         .take(SNIFF_BYTES)
@@ -428,6 +436,7 @@ fn cell_text(value: &DataRef<'_>) -> String {
 
 fn read_xlsx<E>(
     file: &LocatedFile,
+    input: impl Read + Seek,
     bytes: &Cell<u64>,
     header_only: bool,
     mut on_row: impl FnMut(&RawRow<'_>) -> Result<(), E>,
@@ -437,8 +446,7 @@ fn read_xlsx<E>(
         path: path.to_path_buf(),
         message,
     };
-    let handle = File::open(path).map_err(|e| FatalError::io(path, e))?;
-    let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(Counting::new(handle, bytes)))
+    let mut workbook: Xlsx<_> = Xlsx::new(BufReader::new(Counting::new(input, bytes)))
         .map_err(|e| xlsx_error(e.to_string()))?;
     let Some(sheet) = workbook.sheet_names().first().cloned() else {
         return Err(xlsx_error("the workbook has no sheet".to_string()).into());

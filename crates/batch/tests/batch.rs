@@ -2,6 +2,7 @@
 
 mod batch {
     pub mod fatal;
+    pub mod fuzz_corpus;
     pub mod generated;
     pub mod props;
     pub mod reading;

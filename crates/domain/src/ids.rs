@@ -42,11 +42,13 @@ impl AccountNumber {
     }
 
     /// `5736692368320` → `573669****320`, for places that show a number to someone who does
-    /// not need all of it (logs never get more than this).
+    /// not need all of it (logs never get more than this). At most half the digits are shown
+    /// at the front and at most half of the rest at the end, so even a 6-digit number keeps
+    /// some hidden (`123**6`).
     pub fn masked(&self) -> String {
         let n = self.0.len();
         let keep_head = n.min(6).min(n / 2);
-        let keep_tail = 3.min(n - keep_head);
+        let keep_tail = 3.min((n - keep_head) / 2);
         let stars = n - keep_head - keep_tail;
         format!(
             "{}{}{}",
@@ -240,6 +242,16 @@ mod tests {
     fn masks_account_numbers() {
         let a = AccountNumber::parse("5736692368320").expect("valid");
         assert_eq!(a.masked(), "573669****320");
+    }
+
+    /// Found by the `domain_parsers` fuzz target: short numbers were shown whole (6 digits)
+    /// or nearly whole (10 digits: `00123**678`).
+    #[test]
+    fn masking_hides_part_of_short_numbers() {
+        let masked = |s: &str| AccountNumber::parse(s).expect("valid").masked();
+        assert_eq!(masked("123456"), "123**6");
+        assert_eq!(masked("0012345678"), "00123***78");
+        assert_eq!(masked("12345678901234567890"), "123456***********890");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! as newtypes from then on: [`Won`], [`AccountNumber`], [`Isin`], [`CustomerName`].
 
 pub mod deposit;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod money;
 pub mod rng;

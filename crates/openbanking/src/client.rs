@@ -374,23 +374,7 @@ impl HttpClient {
             .bytes()
             .await
             .map_err(|e| transport_error(path, &e))?;
-        if !status.is_success() {
-            if let Ok(err) = serde_json::from_slice::<crate::wire::GatewayError>(&body)
-                && !err.rsp_code.is_empty()
-                && !status.is_server_error()
-            {
-                return serde_json::from_slice::<T>(&body)
-                    .map_err(|e| BankError::InvalidResponse(format!("{path}: {e}")));
-            }
-            let reason = format!("{path}: HTTP {}", status.as_u16());
-            return Err(if status.is_server_error() || status.as_u16() == 429 {
-                BankError::RetryLater { code: None, reason }
-            } else {
-                BankError::InvalidResponse(reason)
-            });
-        }
-        serde_json::from_slice::<T>(&body)
-            .map_err(|e| BankError::InvalidResponse(format!("{path}: {e}")))
+        decode_response(path, status.as_u16(), &body)
     }
 
     async fn sleep_before_retry(&self, path: &str, attempt: u32, error: &BankError) {
@@ -545,6 +529,69 @@ fn error_kind(e: &BankError) -> String {
     }
 }
 
+/// Decodes a response body received with HTTP `status`: 2xx, or a non-2xx other than 5xx whose
+/// body still parses with an `rsp_code`, are answers (to be classified by the caller); 5xx
+/// and 429 without one are temporary failures; anything else is an invalid response.
+pub fn decode_response<T: DeserializeOwned>(
+    path: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<T, BankError> {
+    let success = (200..300).contains(&status);
+    let server_error = (500..600).contains(&status);
+    if !success {
+        if let Ok(err) = serde_json::from_slice::<crate::wire::GatewayError>(body)
+            && !err.rsp_code.is_empty()
+            && !server_error
+        {
+            return serde_json::from_slice::<T>(body)
+                .map_err(|e| BankError::InvalidResponse(format!("{path}: {e}")));
+        }
+        let reason = format!("{path}: HTTP {status}");
+        return Err(if server_error || status == 429 {
+            BankError::RetryLater { code: None, reason }
+        } else {
+            BankError::InvalidResponse(reason)
+        });
+    }
+    serde_json::from_slice::<T>(body)
+        .map_err(|e| BankError::InvalidResponse(format!("{path}: {e}")))
+}
+
+/// A transaction list answer (already classified as a success) as a typed page.
+pub fn transaction_page_from_wire(
+    r: &TransactionListResponse,
+) -> Result<TransactionPage, BankError> {
+    let rows = r
+        .res_list
+        .iter()
+        .map(Transaction::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BankError::InvalidResponse(e.to_string()))?;
+    let balance = if r.balance_amt.trim().is_empty() {
+        rows.last().map(|t| t.after_balance).unwrap_or(Won::ZERO)
+    } else {
+        parse_wire_amount("balance_amt", &r.balance_amt)
+            .map_err(|e| BankError::InvalidResponse(e.to_string()))?
+    };
+    let next_trace = if r.next_page_yn.trim() == "Y" {
+        if r.befor_inquiry_trace_info.trim().is_empty() {
+            // Following an empty trace would restart at the first page forever.
+            return Err(BankError::InvalidResponse(
+                "next_page_yn is Y but befor_inquiry_trace_info is empty".into(),
+            ));
+        }
+        Some(r.befor_inquiry_trace_info.clone())
+    } else {
+        None
+    };
+    Ok(TransactionPage {
+        balance,
+        rows,
+        next_trace,
+    })
+}
+
 fn user_accounts(
     user_seq_no: &str,
     user_name: String,
@@ -688,34 +735,7 @@ impl OpenBankingApi for HttpClient {
                 },
             )
             .await?;
-        let rows = r
-            .res_list
-            .iter()
-            .map(Transaction::try_from)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| BankError::InvalidResponse(e.to_string()))?;
-        let balance = if r.balance_amt.trim().is_empty() {
-            rows.last().map(|t| t.after_balance).unwrap_or(Won::ZERO)
-        } else {
-            parse_wire_amount("balance_amt", &r.balance_amt)
-                .map_err(|e| BankError::InvalidResponse(e.to_string()))?
-        };
-        let next_trace = if r.next_page_yn.trim() == "Y" {
-            if r.befor_inquiry_trace_info.trim().is_empty() {
-                // Following an empty trace would restart at the first page forever.
-                return Err(BankError::InvalidResponse(
-                    "next_page_yn is Y but befor_inquiry_trace_info is empty".into(),
-                ));
-            }
-            Some(r.befor_inquiry_trace_info.clone())
-        } else {
-            None
-        };
-        Ok(TransactionPage {
-            balance,
-            rows,
-            next_trace,
-        })
+        transaction_page_from_wire(&r)
     }
 }
 

@@ -178,19 +178,22 @@ pub fn check_api<R: ApiResponse>(response: &R) -> Result<(), BankError> {
     classify(&env.rsp_code, &env.rsp_message, response.bank())
 }
 
-/// Applies the token success rule: no `rsp_code` and an `access_token`.
+/// Applies the token success rule: no error `rsp_code` and an `access_token`. An `rsp_code`
+/// of `A0000` is not an error, but does not make a body without an access token a success.
 pub fn check_token(response: &TokenResponse) -> Result<(), BankError> {
     if let Some(code) = response.rsp_code.as_deref().filter(|c| !c.is_empty()) {
         let message = response.rsp_message.clone().unwrap_or_default();
         let detail = bracket_detail(&message);
-        return match code {
+        match code {
             // Used or expired authorization code / session.
-            "O0001" if detail.as_deref() == Some("3002110") => Err(BankError::InvalidGrant {
-                code: Some(code.to_string()),
-                message,
-            }),
-            _ => classify(code, &message, None),
-        };
+            "O0001" if detail.as_deref() == Some("3002110") => {
+                return Err(BankError::InvalidGrant {
+                    code: Some(code.to_string()),
+                    message,
+                });
+            }
+            _ => classify(code, &message, None)?,
+        }
     }
     if response.access_token.as_deref().is_none_or(str::is_empty) {
         return Err(BankError::InvalidGrant {
@@ -204,6 +207,24 @@ pub fn check_token(response: &TokenResponse) -> Result<(), BankError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `openbanking_json` fuzz target: `{"rsp_code":"A0000"}` passed the token
+    /// success rule without an access token.
+    #[test]
+    fn a_token_answer_needs_an_access_token_even_with_a0000() {
+        let mut response = TokenResponse {
+            rsp_code: Some("A0000".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            check_token(&response),
+            Err(BankError::InvalidGrant { .. })
+        ));
+        response.access_token = Some("token".into());
+        assert_eq!(check_token(&response), Ok(()));
+        response.rsp_code = Some("O0002".into());
+        assert!(check_token(&response).is_err_and(|e| e.needs_relink()));
+    }
 
     #[test]
     fn only_a0000_is_success() {

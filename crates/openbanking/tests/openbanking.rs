@@ -1,0 +1,6 @@
+//! Integration tests of `ginkgo-openbanking`: one binary, one module per concern.
+
+mod openbanking {
+    pub mod fuzz_corpus;
+    pub mod props;
+}
