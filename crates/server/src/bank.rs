@@ -179,6 +179,20 @@ pub async fn finish_link(
             "the bank answered no user number",
         )
     })?;
+    // A bank identity belongs to one login: an authorization code of someone who already linked
+    // their bank (say, intercepted before their own browser spent it) links nothing here.
+    let taken = state
+        .store()
+        .active_bank_links()
+        .await?
+        .iter()
+        .any(|l| l.user_seq_no == user_seq_no && l.user_id != user_id);
+    if taken {
+        return Err(ApiError::conflict(
+            "bank_user_linked_elsewhere",
+            "this bank identity is already linked to another login",
+        ));
+    }
     let cipher = state.cipher().ok_or_else(ApiError::internal)?;
     state
         .store()

@@ -8,8 +8,25 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// JSON body: wrong content type → 415, malformed → 400, wrong shape → 422, too large → 413.
+/// JSON body: wrong content type → 415, malformed → 400, wrong shape → 422, too large → 413,
+/// a NUL character in any key or text → 422 (no database stores it, PostgreSQL refuses it).
 pub struct ApiJson<T>(pub T);
+
+fn contains_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(contains_nul),
+        serde_json::Value::Object(map) => {
+            map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v))
+        }
+        _ => false,
+    }
+}
+
+/// A query string or path carrying a percent-encoded NUL character.
+fn has_encoded_nul(text: &str) -> bool {
+    text.contains("%00")
+}
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -19,10 +36,18 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        if contains_nul(&value) {
+            return Err(ApiError::validation(
+                "invalid request body: text may not contain NUL characters",
+            ));
         }
+        serde_json::from_value(value)
+            .map(ApiJson)
+            .map_err(|e| ApiError::validation(format!("invalid request body: {e}")))
     }
 }
 
@@ -71,6 +96,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(has_encoded_nul) {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                "invalid query: NUL characters are not allowed",
+            ));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
@@ -94,6 +125,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if has_encoded_nul(parts.uri.path()) {
+            return Err(ApiError::not_found("no such resource"));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))

@@ -3,6 +3,8 @@
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "api/attacks.rs"]
+mod attacks;
 #[path = "api/auth.rs"]
 mod auth;
 #[path = "api/bad_input.rs"]
@@ -21,3 +23,5 @@ mod deposits;
 mod investments;
 #[path = "api/openapi.rs"]
 mod openapi;
+#[path = "api/property.rs"]
+mod property;
