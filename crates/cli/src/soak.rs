@@ -207,7 +207,10 @@ pub async fn run(args: SoakArgs, database_url: Option<String>) -> anyhow::Result
     // The server, as its own process.
     let mut server = ServerProcess::start(&config, &dir, port)?;
     server.wait_ready(&base).await?;
-    println!("server pid {} on {base}; sandbox on {sandbox_url}", server.pid());
+    println!(
+        "server pid {} on {base}; sandbox on {sandbox_url}",
+        server.pid()
+    );
 
     let started = Instant::now();
     let duration = Duration::from_secs(args.duration);
@@ -530,9 +533,7 @@ impl Worker {
             }
             Err(e) => {
                 *entry.by_status.entry(0).or_default() += 1;
-                self.stats
-                    .violations
-                    .push(format!("{op}: no answer ({e})"));
+                self.stats.violations.push(format!("{op}: no answer ({e})"));
                 Err(e.into())
             }
         }
@@ -836,7 +837,9 @@ async fn check_bank(
     let mut accounts_total = 0usize;
     for login in logins {
         let accounts = store.bank_accounts(login.user_id).await?;
-        let txns = store.all_bank_transactions(login.user_id, None, None).await?;
+        let txns = store
+            .all_bank_transactions(login.user_id, None, None)
+            .await?;
         stored_total += txns.len();
         let fins = handle.registered_accounts(&login.user_seq_no);
         for fin in fins {
@@ -901,7 +904,11 @@ fn check_memory(samples: &[(f64, u64)], violations: &mut Vec<String>) -> String 
     }
     let n = samples.len();
     // After warm-up: the highest level of the second tenth; at the end: of the last tenth.
-    let warm = samples[n / 10..n / 5].iter().map(|s| s.1).max().unwrap_or(0);
+    let warm = samples[n / 10..n / 5]
+        .iter()
+        .map(|s| s.1)
+        .max()
+        .unwrap_or(0);
     let end = samples[n - n / 10..].iter().map(|s| s.1).max().unwrap_or(0);
     let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
     let limit = warm + warm / 4 + 16 * 1024;
