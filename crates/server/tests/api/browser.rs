@@ -1018,3 +1018,132 @@ async fn a_lost_access_token_is_refreshed_once_and_logout_ends_the_session() {
     );
     b.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bank_account_names_and_memos_containing_markup_show_as_text_and_never_run() {
+    if !browser_available("bank-markup") {
+        return;
+    }
+    let bank = crate::bank::start_sandbox(30).await;
+    let app = crate::bank::app_with_bank(&bank).await;
+    app.create_user("x@test.kr", Role::Customer, None).await;
+    let token = app.token("x@test.kr").await;
+    let callback = crate::bank::consent(&app, &bank, &token, 0).await;
+    assert_eq!(
+        crate::bank::follow_callback(&app, &callback).await,
+        "/bank?linked=1"
+    );
+    let user_id = api_get(&app, &token, "/api/v1/me").await["id"]
+        .as_i64()
+        .expect("id");
+    // What a bank could send: markup in the account's alias, the bank's name and a memo. The
+    // sandbox generates clean Korean data, so the rows go in through the storage contract the
+    // sync itself uses.
+    let alias = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>";
+    let bank_name = "<img src=x onerror=window.__xss=3>은행";
+    let memo = "<img src=x onerror=window.__xss=4><b>카페</b>";
+    let stored = app
+        .store
+        .upsert_bank_accounts(
+            user_id,
+            vec![ginkgo_store::BankAccountInfo {
+                fintech_use_num: "199003328000000000000001".into(),
+                bank_name: bank_name.into(),
+                bank_code: "097".into(),
+                account_alias: alias.into(),
+                account_num_masked: "123-****-<b>9</b>".into(),
+            }],
+        )
+        .await
+        .expect("accounts");
+    let account = stored
+        .iter()
+        .find(|a| a.account_alias == alias)
+        .expect("the markup account")
+        .id;
+    let today = chrono::Utc::now().date_naive();
+    let added = app
+        .store
+        .insert_bank_transactions(
+            account,
+            vec![ginkgo_store::NewBankTxn {
+                date: today,
+                time: "101500".into(),
+                direction: "out".into(),
+                tran_type: "<i>출금</i>".into(),
+                memo: memo.into(),
+                memo_norm: memo.to_lowercase(),
+                amount: ginkgo_domain::Won::new(4_500),
+                balance_after: ginkgo_domain::Won::new(95_500),
+                branch_name: "<b>지점</b>".into(),
+                ordinal: 0,
+                category: "cafe".into(),
+                category_source: "dictionary".into(),
+                rule_id: None,
+            }],
+        )
+        .await
+        .expect("transactions");
+    assert_eq!(added, 1);
+
+    let b = Browser::start(DESKTOP.0, DESKTOP.1).await;
+    b.login(&app, "x@test.kr").await;
+    b.goto(&app.url("/bank")).await;
+    b.wait_text("[data-testid=bank-accounts]").await;
+    let names = b.texts("[data-testid=bank-accounts] .account-name").await;
+    assert!(names.iter().any(|n| n == alias), "{names:?}");
+    let subs = b.texts("[data-testid=bank-accounts] .account-sub").await;
+    assert!(
+        subs.iter()
+            .any(|s| s.contains(bank_name) && s.contains("123-****-<b>9</b>")),
+        "{subs:?}"
+    );
+    let check = "return {xss: window.__xss === undefined ? null : window.__xss, \
+                 scripts: document.querySelectorAll('main script').length, \
+                 imgs: document.querySelectorAll('main img').length, \
+                 bold: document.querySelectorAll('main b, main i').length};";
+    assert_eq!(
+        b.exec(check, json!([])).await,
+        json!({"xss": null, "scripts": 0, "imgs": 0, "bold": 0})
+    );
+    b.goto(&app.url(&format!("/bank/{account}"))).await;
+    b.wait_text("[data-testid=transactions]").await;
+    assert_eq!(b.wait_text("main h1").await, alias);
+    let memos = b.texts("[data-testid=transactions] .memo").await;
+    assert_eq!(memos, vec![memo.to_string()]);
+    assert_eq!(
+        b.exec(check, json!([])).await,
+        json!({"xss": null, "scripts": 0, "imgs": 0, "bold": 0})
+    );
+    b.screenshot("bank-markup").await;
+    // Re-filing shows the memo in a notice, and makes a rule whose pattern is the memo.
+    b.exec(
+        "const sel = document.querySelector('[data-testid=transactions] tbody tr select');
+         sel.value = 'food';
+         sel.dispatchEvent(new Event('change', {bubbles: true}));",
+        json!([]),
+    )
+    .await;
+    let done = b
+        .wait_text("[data-testid=refile-status] .notice-success")
+        .await;
+    assert!(done.contains(memo), "{done}");
+    assert_eq!(
+        b.exec(check, json!([])).await,
+        json!({"xss": null, "scripts": 0, "imgs": 0, "bold": 0})
+    );
+    let rules = api_get(&app, &token, "/api/v1/rules").await;
+    assert_eq!(rules[0]["pattern"], memo, "{rules}");
+    b.goto(&app.url("/insight")).await;
+    b.wait_js(
+        "the rule list",
+        "return document.querySelector('main') && document.querySelector('main').textContent.includes(arguments[0]);",
+        json!([memo]),
+    )
+    .await;
+    let on_rules = b.exec(check, json!([])).await;
+    assert_eq!(on_rules["xss"], Value::Null, "{on_rules}");
+    assert_eq!(on_rules["scripts"], 0, "{on_rules}");
+    assert_eq!(on_rules["imgs"], 0, "{on_rules}");
+    b.quit().await;
+}
