@@ -875,6 +875,24 @@ impl Write for SharedWriter {
     }
 }
 
+/// The Open Banking tokens stored (encrypted) for the login of `token`.
+async fn bank_tokens(app: &TestApp, token: &str) -> (String, String) {
+    let me = app.get("/api/v1/me", token).await.1;
+    let user_id = me["id"].as_i64().expect("id");
+    let link = app
+        .store
+        .bank_link(user_id)
+        .await
+        .expect("query")
+        .expect("linked");
+    let cipher = ginkgo_server::crypto::TokenCipher::new("bank-token-key-bank-token-key-1234567");
+    let access = cipher.decrypt(&link.access_token_enc).expect("decrypt");
+    let refresh = cipher
+        .decrypt(link.refresh_token_enc.as_deref().expect("refresh token"))
+        .expect("decrypt");
+    (access, refresh)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_and_personal_data_never_reach_the_logs() {
     let logs = capture_logs();
@@ -953,10 +971,22 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
         .expect("code")
         .1;
     assert_eq!(follow_callback(&app, &callback).await, "/bank?linked=1");
+    let (first_access, first_refresh) = bank_tokens(&app, &token).await;
     // The spent callback again, to log the refusal.
     follow_callback(&app, &callback).await;
     let (s, synced) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{synced}");
+    // The error paths log too: the bank failing, then refusing the tokens.
+    let mut faults = bank.handle.faults();
+    faults.http_error_next = 1_000;
+    bank.handle.set_faults(faults.clone());
+    let (s, failed) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{failed}");
+    faults.http_error_next = 0;
+    faults.expired_token_next = 100;
+    bank.handle.set_faults(faults);
+    let (s, expired) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{expired}");
     let (s, _) = app
         .post(
             "/api/v1/auth/logout",
@@ -966,19 +996,7 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 
-    let me = app.get("/api/v1/me", &token).await.1;
-    let user_id = me["id"].as_i64().expect("id");
-    let link = app
-        .store
-        .bank_link(user_id)
-        .await
-        .expect("query")
-        .expect("linked");
-    let cipher = ginkgo_server::crypto::TokenCipher::new("bank-token-key-bank-token-key-1234567");
-    let bank_access = cipher.decrypt(&link.access_token_enc).expect("decrypt");
-    let bank_refresh = cipher
-        .decrypt(link.refresh_token_enc.as_deref().expect("refresh token"))
-        .expect("decrypt");
+    let (bank_access, bank_refresh) = bank_tokens(&app, &token).await;
     let bank_user = &bank.handle.users()[0];
 
     let mut secrets: Vec<(&str, String)> = vec![
@@ -990,6 +1008,8 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
         ("authorization code", code),
         ("bank access token", bank_access),
         ("bank refresh token", bank_refresh),
+        ("bank access token at linking", first_access),
+        ("bank refresh token at linking", first_refresh),
         ("bank user's name", bank_user.name.clone()),
     ];
     for (what, session) in [
@@ -1021,7 +1041,13 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let text = String::from_utf8_lossy(&logs.lock().unwrap_or_else(|e| e.into_inner())).to_string();
     // The capture works: the scenario's own events are there.
-    for expected in ["login", "bank linked", "bank sync finished", "route="] {
+    for expected in [
+        "login",
+        "bank linked",
+        "bank sync finished",
+        "retrying Open Banking call",
+        "route=",
+    ] {
         assert!(
             text.contains(expected),
             "the log capture misses {expected:?}; captured {} bytes",
