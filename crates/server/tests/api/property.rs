@@ -4,10 +4,11 @@
 //! schemathesis is a Python tool (`scripts/test` installs the pinned version). Without it this
 //! test fails under CI and otherwise says loudly that it was skipped.
 //!
-//! A longer run, by hand, against a server started the same way (see the report of
-//! `property_tests_conform_to_the_openapi_document` for the command line it used):
+//! The default run is bounded (25 examples per operation, a fixed seed). A long run, with every
+//! phase including the stateful one, is the same test with more examples:
 //! `GINKGO_PROPERTY_EXAMPLES=300 GINKGO_PROPERTY_PHASES=examples,coverage,fuzzing,stateful
-//! cargo test -p ginkgo-server --test api property -- --nocapture`.
+//! cargo test -p ginkgo-server --test api property -- --nocapture`
+//! (`GINKGO_PROPERTY_SEED` changes the seed). It prints the schemathesis command line it ran.
 
 use std::process::Command;
 use std::time::Instant;
@@ -111,7 +112,60 @@ async fn property_tests_conform_to_the_openapi_document() {
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
 
-    let examples = env_or("GINKGO_PROPERTY_EXAMPLES", "12");
+    // The customer's own ids, so that operations taking one reach real data, not only 404s.
+    let (_, bank_accounts) = app.get("/api/v1/bank/accounts", &token).await;
+    let bank_account = bank_accounts[0]["id"].as_i64().expect("bank account");
+    let (_, page) = app
+        .get(
+            &format!("/api/v1/bank/accounts/{bank_account}/transactions?per_page=1"),
+            &token,
+        )
+        .await;
+    let txn = page["items"][0]["id"].as_i64().expect("a transaction");
+    let (s, pending) = app
+        .post(
+            "/api/v1/deposits",
+            Some(&token),
+            json!({"account_number": mine.account_number, "user_name": mine.customer_name,
+                   "transfer_amount": 20_000}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{pending}");
+    let config = format!(
+        r#"
+[[operations]]
+include-path-regex = '^/api/v1/accounts/\{{id\}}'
+parameters = {{ "path.id" = {account} }}
+
+[[operations]]
+include-path = "/api/v1/bank/accounts/{{id}}/transactions"
+parameters = {{ "path.id" = {bank_account} }}
+
+[[operations]]
+include-path = "/api/v1/bank/transactions/{{id}}/category"
+parameters = {{ "path.id" = {txn} }}
+
+[[operations]]
+include-path = "/api/v1/rules/{{id}}"
+parameters = {{ "path.id" = {rule_id} }}
+
+[[operations]]
+include-path = "/api/v1/deposits/{{id}}/confirm"
+parameters = {{ "path.id" = "{pending_id}" }}
+
+[[operations]]
+include-path = "/api/investments/holdings"
+parameters = {{ "query.account_number" = "{number}" }}
+"#,
+        account = mine.id,
+        rule_id = rule["rule"]["id"].as_i64().expect("rule id"),
+        pending_id = pending["transfer_identifier"].as_str().expect("id"),
+        number = mine.account_number,
+    );
+    let config_file = app.dir.join("schemathesis.toml");
+    std::fs::write(&config_file, config).expect("config");
+
+    let examples = env_or("GINKGO_PROPERTY_EXAMPLES", "25");
     let phases = env_or("GINKGO_PROPERTY_PHASES", "examples,coverage,fuzzing");
     let seed = env_or("GINKGO_PROPERTY_SEED", "20261120");
     let report = app.dir.join("schemathesis");
@@ -119,6 +173,8 @@ async fn property_tests_conform_to_the_openapi_document() {
         "-m".into(),
         "schemathesis.cli".into(),
         "--no-color".into(),
+        "--config-file".into(),
+        config_file.display().to_string(),
         "run".into(),
         app.url("/api/openapi.json"),
         "--url".into(),
