@@ -127,7 +127,28 @@ fn client(state: &AppState) -> Result<&Arc<dyn OpenBankingApi>, ApiError> {
 }
 
 /// A fresh OAuth `state` bound to the login; answers the consent page's URL.
-pub async fn start_link(state: &AppState, user_id: UserId) -> Result<String, ApiError> {
+/// The cookie that ties a link request to the browser that started it.
+pub const LINK_COOKIE: &str = "ginkgo_bank_link";
+
+/// The value of [`LINK_COOKIE`] for a link request: an HMAC of its `state`, so that only the
+/// browser that started linking can finish it (RFC 6749 §10.12) and nothing needs storing.
+pub fn link_binding(state: &AppState, oauth_state: &str) -> Result<String, ApiError> {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(state.config().auth.jwt_secret.expose().as_bytes())
+            .map_err(|_| ApiError::internal())?;
+    mac.update(b"ginkgo bank link\0");
+    mac.update(oauth_state.as_bytes());
+    Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A link started: where to send the browser, and the value of its [`LINK_COOKIE`].
+pub struct LinkRequest {
+    pub authorize_url: String,
+    pub binding: String,
+}
+
+pub async fn start_link(state: &AppState, user_id: UserId) -> Result<LinkRequest, ApiError> {
     let api = client(state)?;
     let nonce: String = {
         use rand::Rng;
@@ -145,7 +166,10 @@ pub async fn start_link(state: &AppState, user_id: UserId) -> Result<String, Api
         .store()
         .create_oauth_state(&nonce, user_id, Utc::now() + Duration::minutes(10))
         .await?;
-    Ok(api.authorize_url(&nonce, &AuthorizeOptions::default()))
+    Ok(LinkRequest {
+        authorize_url: api.authorize_url(&nonce, &AuthorizeOptions::default()),
+        binding: link_binding(state, &nonce)?,
+    })
 }
 
 /// The OAuth callback: spends the state, exchanges the code at once, stores the tokens encrypted,
@@ -154,8 +178,22 @@ pub async fn finish_link(
     state: &AppState,
     oauth_state: &str,
     code: &str,
+    binding: Option<&str>,
 ) -> Result<UserId, ApiError> {
     let api = client(state)?;
+    // Another browser (someone who learned the state) cannot finish this link; the state stays
+    // usable by its own browser.
+    let expected = link_binding(state, oauth_state)?;
+    let same_browser = binding.is_some_and(|b| {
+        use subtle::ConstantTimeEq;
+        bool::from(b.as_bytes().ct_eq(expected.as_bytes()))
+    });
+    if !same_browser {
+        return Err(ApiError::bad_request(
+            "state_mismatch",
+            "the link was started in another browser",
+        ));
+    }
     let user_id = state
         .store()
         .take_oauth_state(oauth_state, Utc::now())

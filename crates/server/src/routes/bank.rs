@@ -35,8 +35,8 @@ pub struct LinkStart {
     pub authorize_url: String,
 }
 
-/// Start linking: a fresh `state` bound to this login. Browsers get a 303 to the bank's consent
-/// page; `Accept: application/json` gets the URL.
+/// Start linking: a fresh `state` bound to this login, and by an HttpOnly cookie to this browser.
+/// Browsers get a 303 to the bank's consent page; `Accept: application/json` gets the URL.
 #[utoipa::path(get, path = "/api/v1/bank/link", tag = "bank", security(("bearer" = [])),
     responses((status = 303, description = "Redirect to the consent page"), (status = 200, body = LinkStart),
               (status = 503, body = crate::error::ErrorBody)))]
@@ -45,16 +45,34 @@ pub async fn link(
     user: AuthUser,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let url = bank::start_link(&state, user.user_id).await?;
+    let started = bank::start_link(&state, user.user_id).await?;
     let wants_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    if wants_json {
-        Ok(Json(LinkStart { authorize_url: url }).into_response())
+    let mut response = if wants_json {
+        Json(LinkStart {
+            authorize_url: started.authorize_url,
+        })
+        .into_response()
     } else {
-        Ok(Redirect::to(&url).into_response())
+        Redirect::to(&started.authorize_url).into_response()
+    };
+    // Lax, not Strict: the bank's redirect back is a cross-site top-level navigation.
+    let secure = if state.config().auth.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={}; Path=/api/v1/bank/callback; HttpOnly; SameSite=Lax; Max-Age=600{secure}",
+        bank::LINK_COOKIE,
+        started.binding
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
     }
+    Ok(response)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -68,17 +86,20 @@ pub struct CallbackQuery {
     pub error_description: Option<String>,
 }
 
-/// The bank's redirect back. Authenticated by the single-use `state`, not by a cookie (the
-/// redirect comes from another site). Ends on the web app's bank page.
+/// The bank's redirect back. Authenticated by the single-use `state` and by the HttpOnly
+/// `ginkgo_bank_link` cookie that starting the link gave this browser (not by the session, which
+/// a cross-site redirect does not carry). Ends on the web app's bank page.
 #[utoipa::path(get, path = "/api/v1/bank/callback", tag = "bank", params(CallbackQuery),
     responses((status = 303, description = "To `/bank?linked=1` or `/bank?error=<code>`")))]
 pub async fn callback(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> Response {
+    let binding = crate::auth::cookie(&headers, bank::LINK_COOKIE);
     let result = match (&q.error, &q.state, &q.code) {
         (Some(_), _, _) => Err("consent_refused".to_string()),
-        (None, Some(s), Some(c)) => bank::finish_link(&state, s, c)
+        (None, Some(s), Some(c)) => bank::finish_link(&state, s, c, binding)
             .await
             .map_err(|e| e.code.to_string()),
         _ => Err("invalid_callback".to_string()),

@@ -833,7 +833,18 @@ async fn someone_elses_or_a_spent_authorization_code_links_nothing() {
         follow_callback(&app, &with_query(&app, &made_up)).await,
         "/bank?error=invalid_code"
     );
-    assert_eq!(linked(a).await, 0);
+    assert_eq!(linked(a.clone()).await, 0);
+
+    // A's own, untouched callback presented by another browser (without the cookie that starting
+    // the link gave A's browser): refused, and the state survives for A's browser.
+    let a_own = consent(&app, &bank, &a, 0).await;
+    let r = app.http.get(&a_own).send().await.expect("callback");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/bank?error=state_mismatch");
+    assert_eq!(linked(a.clone()).await, 0);
+    assert_eq!(follow_callback(&app, &a_own).await, "/bank?linked=1");
+    assert!(linked(a).await > 0, "A's browser links A's own bank");
+    assert_eq!(linked(b).await, b_accounts, "B's link is unchanged");
 }
 
 /// Every log line of the test binary from the moment `capture_logs` is first called: ginkgo's

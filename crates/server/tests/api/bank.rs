@@ -79,8 +79,22 @@ pub async fn consent(app: &TestApp, bank: &Bank, token: &str, user_index: usize)
         .await
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
+    let binding = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("ginkgo_bank_link="))
+        .and_then(|c| c.split(';').next())
+        .expect("the link cookie")
+        .to_string();
     let start: Value = r.json().await.expect("json");
     let authorize = start["authorize_url"].as_str().expect("url").to_string();
+    let state = query_value(&authorize, "state").expect("state");
+    link_cookies()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(state, binding);
     assert!(authorize.starts_with(&bank.base));
     let page = app.http.get(&authorize).send().await.expect("consent page");
     assert_eq!(page.status(), StatusCode::OK);
@@ -116,8 +130,37 @@ pub async fn consent(app: &TestApp, bank: &Bank, token: &str, user_index: usize)
         .to_string()
 }
 
+/// The link cookies browsers got when starting a link, by state (`consent` fills it).
+fn link_cookies() -> &'static std::sync::Mutex<std::collections::HashMap<String, String>> {
+    static COOKIES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, String>>,
+    > = std::sync::OnceLock::new();
+    COOKIES.get_or_init(Default::default)
+}
+
+pub fn query_value(url: &str, key: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Follows the bank's redirect as the browser that started the link would: with the link
+/// cookie of the callback's state (none for a state no browser started).
 pub async fn follow_callback(app: &TestApp, callback: &str) -> String {
-    let r = app.http.get(callback).send().await.expect("callback");
+    let binding = query_value(callback, "state").and_then(|s| {
+        link_cookies()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&s)
+            .cloned()
+    });
+    let mut req = app.http.get(callback);
+    if let Some(b) = binding {
+        req = req.header("cookie", format!("ginkgo_bank_link={b}"));
+    }
+    let r = req.send().await.expect("callback");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     r.headers()["location"]
         .to_str()
@@ -249,10 +292,11 @@ async fn forged_states_and_refused_consent_link_nothing() {
         .await;
     let token = app.token("c@test.kr").await;
     let callback = consent(&app, &bank, &token, 0).await;
+    // A state no browser started has no link cookie.
     let forged = callback.replace("state=", "state=X");
     assert_eq!(
         follow_callback(&app, &forged).await,
-        "/bank?error=invalid_state"
+        "/bank?error=state_mismatch"
     );
     let no_code = app.url("/api/v1/bank/callback?state=abc");
     assert_eq!(

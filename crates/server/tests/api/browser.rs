@@ -876,7 +876,7 @@ async fn a_customer_previews_adds_reorders_edits_and_deletes_rules() {
     app.load_generated(50, day(2026, 11, 16), 1, 0.0).await;
     let logins = app.standard_logins().await;
     let callback = crate::bank::consent(&app, &bank, &logins.a, 0).await;
-    let _ = app.http.get(&callback).send().await.expect("callback");
+    crate::bank::follow_callback(&app, &callback).await;
     let (status, body) = app
         .post("/api/v1/bank/sync", Some(&logins.a), json!({}))
         .await;
