@@ -473,12 +473,20 @@ pub struct ReorderRequest {
 
 /// Put the rules in a new order (first match wins).
 #[utoipa::path(post, path = "/api/v1/rules/reorder", tag = "rules", security(("bearer" = [])), request_body = ReorderRequest,
-    responses((status = 200, body = Vec<RuleView>), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<RuleView>),
+              (status = 404, description = "An id that is not one of the caller's rules", body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
 pub async fn reorder_rules(
     State(state): State<AppState>,
     user: AuthUser,
     ApiJson(req): ApiJson<ReorderRequest>,
 ) -> ApiResult<Json<Vec<RuleView>>> {
+    // An id that is not one of the caller's rules names nothing they can see: 404, like every
+    // other route given someone else's id. (A list that misses or repeats one is a 422.)
+    let own = state.store().rules(user.user_id).await?;
+    if let Some(stranger) = req.ids.iter().find(|id| !own.iter().any(|r| r.id == **id)) {
+        return Err(ApiError::not_found(format!("no such rule: {stranger}")));
+    }
     let rules = state.store().reorder_rules(user.user_id, req.ids).await?;
     let patterns: Vec<String> = rules.iter().map(|r| r.pattern.clone()).collect();
     let ids: Vec<i64> = rules.iter().map(|r| r.id).collect();
