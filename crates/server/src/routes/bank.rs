@@ -384,6 +384,13 @@ pub async fn refile(
                     "this transaction has no memo to make a rule of; use apply_to = this",
                 ));
             }
+            // The same limit as a rule made by hand: a pathological memo from a bank must not
+            // become a pattern that every later match has to carry.
+            if txn.memo.trim().chars().count() > 100 {
+                return Err(ApiError::validation(
+                    "this memo is too long to make a rule of (at most 100 characters); use apply_to = this",
+                ));
+            }
             let rule = store
                 .upsert_rule(user.user_id, "equals", txn.memo.trim(), &req.category)
                 .await?;

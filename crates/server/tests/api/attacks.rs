@@ -693,6 +693,104 @@ async fn sql_metacharacters(app: &TestApp, a: &Party, b: &Party, operator: &str)
         assert!(is_precise_4xx(s), "{tag} runs: {s} {text}");
     }
 
+    // Re-filing by memo: memos as a bank might send them (the rows go in through the storage
+    // contract the sync uses; a NUL cannot be stored, see the extractor). The rule made of the
+    // memo re-files exactly the rows with that memo: no wildcard, no quote breaks out.
+    let today = chrono::Utc::now().date_naive();
+    let txns_path = format!(
+        "/api/v1/bank/accounts/{}/transactions?per_page=500&from=2000-01-01",
+        a.bank_account
+    );
+    for (i, memo) in nasty()
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.contains('\0'))
+    {
+        let tag = format!("memo #{i} {:?}", short(memo));
+        let rows = (0..2)
+            .map(|ordinal| ginkgo_store::NewBankTxn {
+                date: today,
+                time: format!("{:02}0000", i % 24),
+                direction: "out".into(),
+                tran_type: "출금".into(),
+                memo: memo.clone(),
+                memo_norm: ginkgo_insight::normalize::normalize(memo),
+                amount: ginkgo_domain::Won::new(1_000),
+                balance_after: ginkgo_domain::Won::new(50_000),
+                branch_name: String::new(),
+                ordinal,
+                category: "cafe".into(),
+                category_source: "dictionary".into(),
+                rule_id: None,
+            })
+            .collect();
+        let added = app
+            .store
+            .insert_bank_transactions(a.bank_account, rows)
+            .await
+            .expect("insert");
+        assert_eq!(added, 2, "{tag}");
+        let (_, before) = app.get(&txns_path, &a.token).await;
+        let before = before["items"].as_array().expect("items").clone();
+        let mine: Vec<i64> = before
+            .iter()
+            .filter(|t| t["memo"].as_str() == Some(memo.as_str()))
+            .map(|t| t["id"].as_i64().expect("id"))
+            .collect();
+        assert_eq!(mine.len(), 2, "{tag}: the memo reads back verbatim");
+        let r = app
+            .http
+            .put(app.url(&format!("/api/v1/bank/transactions/{}/category", mine[0])))
+            .bearer_auth(&a.token)
+            .json(&json!({"category": "food", "apply_to": "memo"}))
+            .send()
+            .await
+            .expect("send");
+        if memo.trim().chars().count() > 100 {
+            // Longer than any rule may be: refused, and nothing changed.
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{tag}");
+            let (_, after) = app.get(&txns_path, &a.token).await;
+            assert_eq!(after["items"].as_array(), Some(&before), "{tag}");
+            continue;
+        }
+        assert_eq!(r.status(), StatusCode::OK, "{tag}");
+        let refiled: Value = r.json().await.expect("json");
+        assert_eq!(
+            refiled["changed"],
+            2,
+            "{tag}: {}",
+            short(&refiled.to_string())
+        );
+        let rule = refiled["rule_id"].as_i64().expect("a rule");
+        let (_, rules) = app.get("/api/v1/rules", &a.token).await;
+        let pattern = rules
+            .as_array()
+            .expect("rules")
+            .iter()
+            .find(|r| r["id"] == rule)
+            .expect("the rule")["pattern"]
+            .clone();
+        assert_eq!(pattern.as_str(), Some(memo.trim()), "{tag}");
+        let (_, after) = app.get(&txns_path, &a.token).await;
+        for (x, y) in before.iter().zip(after["items"].as_array().expect("items")) {
+            assert_eq!(x["id"], y["id"]);
+            if mine.contains(&x["id"].as_i64().expect("id")) {
+                assert_eq!(y["category"], "food", "{tag}");
+            } else {
+                assert_eq!(x["category"], y["category"], "{tag}: another row changed");
+            }
+        }
+        let r = app
+            .http
+            .delete(app.url(&format!("/api/v1/rules/{rule}")))
+            .bearer_auth(&a.token)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{tag}");
+        verbatim += 1;
+    }
+
     assert!(
         verbatim >= 12,
         "only {verbatim} nasty strings were stored and read back"
