@@ -38,7 +38,11 @@ pub struct SignupRequest {
     #[schema(example = "ryu@example.com")]
     pub email: String,
     /// 10 to 128 characters.
-    #[schema(example = "correct horse battery staple")]
+    #[schema(
+        example = "correct horse battery staple",
+        min_length = 10,
+        max_length = 128
+    )]
     pub password: String,
     /// Optionally claim a customer record at once (name + one of their account numbers).
     #[schema(example = "류영길")]

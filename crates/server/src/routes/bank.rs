@@ -230,8 +230,10 @@ pub struct TxnQuery {
     /// A category code (see `/api/v1/insight/categories`).
     pub category: Option<String>,
     /// 1-based.
+    #[param(minimum = 1)]
     pub page: Option<u32>,
     /// At most 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub per_page: Option<u32>,
 }
 

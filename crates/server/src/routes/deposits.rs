@@ -38,7 +38,7 @@ pub struct DepositRequest {
     #[schema(example = "류영길")]
     pub user_name: String,
     /// A positive whole number of won.
-    #[schema(value_type = i64, example = 1000)]
+    #[schema(value_type = i64, example = 1000, minimum = 1)]
     pub transfer_amount: serde_json::Value,
 }
 

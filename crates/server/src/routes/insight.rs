@@ -262,6 +262,7 @@ pub async fn recurring(
 #[serde(deny_unknown_fields)]
 pub struct UpcomingQuery {
     /// Days ahead (default 30, at most 366).
+    #[param(maximum = 366)]
     pub days: Option<u32>,
 }
 
@@ -307,7 +308,8 @@ pub struct RuleRequest {
     /// `contains` or `equals` (compared after normalising spaces, case and full-width characters).
     #[schema(example = "contains")]
     pub kind: String,
-    #[schema(example = "스타벅스")]
+    /// At most 100 characters, not only spaces.
+    #[schema(example = "스타벅스", min_length = 1, max_length = 100)]
     pub pattern: String,
     #[schema(example = "cafe")]
     pub category: String,
