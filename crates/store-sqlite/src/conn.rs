@@ -41,7 +41,12 @@ impl Pools {
             configure(&c).map_err(map_err)?;
             Ok(c)
         };
-        let writer = open()?;
+        let mut writer = open()?;
+        // Every write transaction takes the write lock when it begins. A deferred transaction
+        // that reads first and writes later cannot wait for the lock: when another process
+        // (a `ginkgo batch load`, another server) committed in between, SQLite answers BUSY at
+        // once instead of applying the busy timeout.
+        writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         let readers = (0..readers.max(1))
             .map(|_| open().map(Mutex::new))
             .collect::<StoreResult<Vec<_>>>()?;

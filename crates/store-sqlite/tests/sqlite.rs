@@ -28,3 +28,41 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     let again = SqliteStore::connect(&url).await.expect("reopen");
     assert_eq!(again.applied_migrations().await.expect("list"), applied);
 }
+
+/// Another process (a `ginkgo batch load`, a second server) writing to the same file while a
+/// read-then-write use case runs must make it wait, not fail: a deferred transaction whose
+/// snapshot went stale would answer BUSY at once, whatever the busy timeout.
+#[tokio::test]
+async fn a_write_waits_for_another_process_instead_of_failing_busy() {
+    use ginkgo_store::{AuthStore, NewUser, Role};
+    let dir = std::env::temp_dir().join(format!("ginkgo-test-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("ginkgo.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    let customer = store.create_customer("김하나").await.expect("customer");
+    let user = store
+        .create_user(NewUser {
+            email: "hana@example.com".into(),
+            password_hash: "x".into(),
+            role: Role::Customer,
+            customer_id: None,
+        })
+        .await
+        .expect("user");
+
+    // The other process takes the write lock, writes, and commits a little later.
+    let other = rusqlite::Connection::open(&path).expect("second connection");
+    other
+        .execute_batch("BEGIN IMMEDIATE; INSERT INTO customers (name, created_at) VALUES ('박둘', 0);")
+        .expect("other process writes");
+    let committer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        other.execute_batch("COMMIT").expect("other process commits");
+    });
+
+    let linked = store.link_customer(user.id, customer.id).await;
+    committer.join().expect("committer");
+    let linked = linked.expect("the write waited for the other process and succeeded");
+    assert_eq!(linked.customer_id, Some(customer.id));
+}
