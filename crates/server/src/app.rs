@@ -22,33 +22,57 @@ use crate::state::AppState;
 /// Request bodies above this answer 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// A request still running after this answers 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A panicking handler answers 500 (in the common shape, by `errors_carry_request_id`); the
+/// panic is logged once, here.
+fn log_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a handler panicked".into());
+    tracing::error!(panic = %message, "handler panicked");
+    axum::response::IntoResponse::into_response(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
 pub fn router(state: AppState) -> Router {
+    with_middleware(
+        Router::new()
+            .merge(routes::system::routes())
+            .merge(routes::auth::routes())
+            .merge(routes::investments::routes())
+            .merge(routes::deposits::routes())
+            .merge(routes::batch::routes())
+            .merge(routes::bank::routes())
+            .merge(routes::insight::routes())
+            .merge(crate::web::routes())
+            .fallback(|| async { ApiError::not_found("no such route") })
+            .method_not_allowed_fallback(|| async {
+                ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "this route does not accept that method",
+                )
+            })
+            .with_state(state),
+        REQUEST_TIMEOUT,
+    )
+}
+
+/// The middleware every route runs under, outermost last.
+fn with_middleware(routes: Router, timeout: Duration) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .merge(routes::system::routes())
-        .merge(routes::auth::routes())
-        .merge(routes::investments::routes())
-        .merge(routes::deposits::routes())
-        .merge(routes::batch::routes())
-        .merge(routes::bank::routes())
-        .merge(routes::insight::routes())
-        .merge(crate::web::routes())
-        .fallback(|| async { ApiError::not_found("no such route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not accept that method",
-            )
-        })
-        .with_state(state)
+    routes
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(errors_carry_request_id))
-        .layer(CatchPanicLayer::new())
+        .layer(CatchPanicLayer::custom(log_panic))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
+            timeout,
         ))
+        // Outside the panic catcher and the timeout, so their answers take the common shape too.
+        .layer(middleware::from_fn(errors_carry_request_id))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The route template, never the raw path: ids and account numbers stay out of logs.
             let route = req
@@ -82,4 +106,70 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn panics() -> &'static str {
+        panic!("boom")
+    }
+
+    async fn answer(path: &str) -> (StatusCode, serde_json::Value) {
+        let app = with_middleware(
+            Router::new().route("/panic", get(panics)).route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    "late"
+                }),
+            ),
+            Duration::from_millis(50),
+        );
+        let response = app
+            .oneshot(
+                Request::builder()
+                    .uri(path)
+                    .body(axum::body::Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        let status = response.status();
+        assert_eq!(
+            response
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "{path} answers JSON"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&body).expect("a JSON body"))
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_common_shape() {
+        let (status, body) = answer("/panic").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(body["error"]["request_id"].is_string(), "{body}");
+        assert!(
+            !body.to_string().contains("boom"),
+            "panic text stays in the logs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_timeout_answers_503_in_the_common_shape() {
+        let (status, body) = answer("/slow").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(body["error"]["request_id"].is_string(), "{body}");
+    }
 }

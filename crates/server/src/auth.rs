@@ -162,6 +162,23 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// A request that rides on the session cookies must echo the CSRF cookie in the `X-CSRF-Token`
+/// header (double submit): a page on another site can make the browser send the cookies, but
+/// cannot read them.
+pub fn check_csrf(headers: &HeaderMap) -> Result<(), ApiError> {
+    let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+    let expected = cookie(headers, CSRF_COOKIE);
+    let ok = match (sent, expected) {
+        (Some(a), Some(b)) if !b.is_empty() => bool::from(a.as_bytes().ct_eq(b.as_bytes())),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("missing or wrong CSRF token"))
+    }
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
@@ -184,17 +201,7 @@ impl FromRequestParts<AppState> for AuthUser {
                 };
                 // Cookie sessions: every state-changing request must prove it came from our page.
                 if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-                    let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                    let expected = cookie(&parts.headers, CSRF_COOKIE);
-                    let ok = match (sent, expected) {
-                        (Some(a), Some(b)) if !b.is_empty() => {
-                            bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-                        }
-                        _ => false,
-                    };
-                    if !ok {
-                        return Err(ApiError::forbidden("missing or wrong CSRF token"));
-                    }
+                    check_csrf(&parts.headers)?;
                 }
                 t.to_string()
             }

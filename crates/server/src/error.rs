@@ -132,8 +132,8 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// Response middleware: every error answer (including axum's own 404/405/413 and panics) leaves
-/// in the common shape and names the request id.
+/// Response middleware: every error answer (including axum's own 404/405/413, the request
+/// timeout's 503 and a caught panic's 500) leaves in the common shape and names the request id.
 pub async fn errors_carry_request_id(
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -199,6 +199,10 @@ fn default_error(status: StatusCode, body: &[u8]) -> (&'static str, String) {
             } else {
                 text
             },
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "unavailable",
+            "the server could not answer in time; retry shortly".into(),
         ),
         s if s.is_server_error() => ("internal", "an internal error occurred".into()),
         _ => (

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use deadpool_postgres::GenericClient;
 use ginkgo_store::{
-    AuthStore, Credentials, Customer, CustomerId, JobStore, NewUser, Role, StoreError, StoreResult,
-    User, UserId,
+    AuthStore, CUSTOMER_HAS_LOGIN, Credentials, Customer, CustomerId, EMAIL_TAKEN, JobStore,
+    NewUser, Role, StoreError, StoreResult, User, UserId,
 };
 use tokio_postgres::Row;
 
@@ -65,7 +65,7 @@ async fn link(c: &impl GenericClient, user_id: UserId, customer_id: CustomerId) 
     )
     .await
     .map_err(|e| match map_err(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("this customer already has a login".into()),
+        StoreError::Conflict(_) => StoreError::Conflict(CUSTOMER_HAS_LOGIN.into()),
         other => other,
     })?;
     Ok(())
@@ -102,26 +102,31 @@ impl AuthStore for PostgresStore {
 
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
         let c = self.client().await?;
-        let row = c
-            .query_one(
-                "INSERT INTO users (email, password_hash, role, customer_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                &[
-                    &new.email,
-                    &new.password_hash,
-                    &new.role.as_str(),
-                    &new.customer_id,
-                    &Utc::now().timestamp_millis(),
-                ],
-            )
-            .await
-            .map_err(|e| match map_err(e) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict("the email or customer already has a login".into())
-                }
-                other => other,
-            })?;
-        load_user(&c, row.get(0)).await?.ok_or(StoreError::NotFound)
+        let id = insert_user(&c, &new).await?;
+        load_user(&c, id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn create_user_claiming(
+        &self,
+        new: NewUser,
+        customer_name: &str,
+        account_number: &str,
+    ) -> StoreResult<User> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let customer = claimable_customer(&tx, customer_name, account_number).await?;
+        // users.customer_id is unique: a concurrent claim of the same customer fails there.
+        let id = insert_user(
+            &tx,
+            &NewUser {
+                customer_id: Some(customer),
+                ..new
+            },
+        )
+        .await?;
+        let user = load_user(&tx, id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(user)
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -163,8 +168,9 @@ impl AuthStore for PostgresStore {
     }
 
     async fn set_password_hash(&self, user_id: UserId, hash: &str) -> StoreResult<()> {
-        let c = self.client().await?;
-        let n = c
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let n = tx
             .execute(
                 "UPDATE users SET password_hash = $1 WHERE id = $2",
                 &[&hash, &user_id],
@@ -172,10 +178,16 @@ impl AuthStore for PostgresStore {
             .await
             .map_err(map_err)?;
         if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
+            return Err(StoreError::NotFound);
         }
+        // A new password ends every session the old one opened.
+        tx.execute(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&user_id, &Utc::now().timestamp_millis()],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn claim_customer(
@@ -186,16 +198,7 @@ impl AuthStore for PostgresStore {
     ) -> StoreResult<User> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        let customer = tx
-            .query_opt(
-                "SELECT c.id FROM customers c JOIN accounts a ON a.customer_id = c.id \
-                 WHERE c.name = $1 AND a.account_number = $2",
-                &[&customer_name, &account_number],
-            )
-            .await
-            .map_err(map_err)?
-            .ok_or(StoreError::NotFound)?
-            .get(0);
+        let customer = claimable_customer(&tx, customer_name, account_number).await?;
         link(&tx, user_id, customer).await?;
         let user = load_user(&tx, user_id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await.map_err(map_err)?;
@@ -330,6 +333,120 @@ impl AuthStore for PostgresStore {
         }
         tx.commit().await.map_err(map_err)
     }
+
+    async fn reserve_login_attempt(
+        &self,
+        subjects: &[(String, u32)],
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        // One transaction-scoped advisory lock per subject, taken in a fixed order (no
+        // deadlock between two attempts naming the same subjects), serialises the count and
+        // the provisional failure across every replica.
+        let mut names: Vec<&str> = subjects.iter().map(|(s, _)| s.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for name in &names {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7310))",
+                &[name],
+            )
+            .await
+            .map_err(map_err)?;
+        }
+        for (subject, limit) in subjects {
+            let n: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM login_failures WHERE subject = $1 AND at >= $2",
+                    &[subject, &since.timestamp_millis()],
+                )
+                .await
+                .map_err(map_err)?
+                .get(0);
+            if n >= i64::from(*limit) {
+                return Ok(false);
+            }
+        }
+        let at_ms = at.timestamp_millis();
+        tx.execute(
+            "DELETE FROM login_failures WHERE at < $1",
+            &[&(at_ms - 86_400_000)],
+        )
+        .await
+        .map_err(map_err)?;
+        for (subject, _) in subjects {
+            tx.execute(
+                "INSERT INTO login_failures (subject, at) VALUES ($1, $2)",
+                &[subject, &at_ms],
+            )
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn forgive_login_attempt(
+        &self,
+        subjects: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        for subject in subjects {
+            tx.execute(
+                "DELETE FROM login_failures WHERE ctid IN \
+                 (SELECT ctid FROM login_failures WHERE subject = $1 AND at = $2 LIMIT 1)",
+                &[subject, &at.timestamp_millis()],
+            )
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+async fn insert_user(c: &impl GenericClient, new: &NewUser) -> StoreResult<UserId> {
+    let row = c
+        .query_one(
+            "INSERT INTO users (email, password_hash, role, customer_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[
+                &new.email,
+                &new.password_hash,
+                &new.role.as_str(),
+                &new.customer_id,
+                &Utc::now().timestamp_millis(),
+            ],
+        )
+        .await
+        .map_err(|e| match map_err(e) {
+            StoreError::Conflict(m) if m.contains("email") => {
+                StoreError::Conflict(EMAIL_TAKEN.into())
+            }
+            StoreError::Conflict(_) => StoreError::Conflict(CUSTOMER_HAS_LOGIN.into()),
+            other => other,
+        })?;
+    Ok(row.get(0))
+}
+
+/// The customer called `name` who holds the account `number`, if any.
+async fn claimable_customer(
+    c: &impl GenericClient,
+    name: &str,
+    number: &str,
+) -> StoreResult<CustomerId> {
+    Ok(c.query_opt(
+        "SELECT c.id FROM customers c JOIN accounts a ON a.customer_id = c.id \
+         WHERE c.name = $1 AND a.account_number = $2",
+        &[&name, &number],
+    )
+    .await
+    .map_err(map_err)?
+    .ok_or(StoreError::NotFound)?
+    .get(0))
 }
 
 #[async_trait]

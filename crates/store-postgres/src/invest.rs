@@ -7,10 +7,10 @@ use futures_util::pin_mut;
 use ginkgo_domain::snapshot::{HoldingRecord, RejectRecord, SnapshotFile, WarningRecord};
 use ginkgo_domain::{AccountNumber, Signature, Won};
 use ginkgo_store::{
-    AccountId, AccountSummary, ConfirmOutcome, Deposit, DepositRefusal, DepositStatus, FailedRun,
-    HistoryPoint, HoldingLine, InvestmentStore, LoadMessage, NewDeposit, RunCounts, RunFile,
-    RunFindings, RunId, RunRecord, RunStatus, Scope, SnapshotLoad, StoreError, StoreResult, UserId,
-    date_key,
+    AccountId, AccountSummary, ConfirmOutcome, Deposit, DepositAttempt, DepositRefusal,
+    DepositStatus, FailedRun, HistoryPoint, HoldingLine, InvestmentStore, LoadMessage, NewDeposit,
+    RunCounts, RunFile, RunFindings, RunId, RunRecord, RunStatus, Scope, SnapshotLoad, StoreError,
+    StoreResult, UserId, date_key,
 };
 use tokio_postgres::Row;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -886,7 +886,8 @@ impl InvestmentStore for PostgresStore {
         let row = tx
             .query_opt(
                 "SELECT d.id, d.account_id, a.account_number, d.user_name, d.amount, d.status, \
-                 d.expires_at, a.customer_id FROM deposits d JOIN accounts a ON a.id = d.account_id \
+                 d.expires_at, a.customer_id, a.status FROM deposits d \
+                 JOIN accounts a ON a.id = d.account_id \
                  WHERE d.identifier = $1 FOR UPDATE OF d",
                 &[&identifier],
             )
@@ -920,6 +921,8 @@ impl InvestmentStore for PostgresStore {
                     ConfirmOutcome::AlreadyConfirmed
                 } else if expires <= now.timestamp_millis() {
                     ConfirmOutcome::Expired
+                } else if r.get::<_, String>(8) != "active" {
+                    ConfirmOutcome::AccountInactive
                 } else {
                     let ok = match (signature, AccountNumber::parse(&number)) {
                         (Some(sig), Ok(n)) => sig.matches(&n, &name, Won::new(amount)),
@@ -973,5 +976,44 @@ impl InvestmentStore for PostgresStore {
             .await
             .map_err(map_err)?;
         Ok(rows.iter().map(deposit_from_row).collect())
+    }
+
+    async fn record_deposit_attempt(
+        &self,
+        user_id: UserId,
+        phase: u8,
+        identifier: Option<&str>,
+        outcome: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let c = self.client().await?;
+        record_attempt(&c, user_id, i64::from(phase), identifier, outcome, at).await
+    }
+
+    async fn deposit_attempts(
+        &self,
+        user_id: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<DepositAttempt>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, user_id, phase, identifier, outcome, at FROM deposit_attempts \
+                 WHERE ($1::BIGINT IS NULL OR user_id = $1) ORDER BY id DESC LIMIT $2",
+                &[&user_id, &i64::from(limit)],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| DepositAttempt {
+                id: r.get(0),
+                user_id: r.get(1),
+                phase: u8::try_from(r.get::<_, i64>(2)).unwrap_or(0),
+                identifier: r.get(3),
+                outcome: r.get(4),
+                at: ts(r.get(5)),
+            })
+            .collect())
     }
 }

@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use ginkgo_store::{
-    AuthStore, Credentials, Customer, CustomerId, JobStore, NewUser, Role, StoreError, StoreResult,
-    User, UserId,
+    AuthStore, CUSTOMER_HAS_LOGIN, Credentials, Customer, CustomerId, EMAIL_TAKEN, JobStore,
+    NewUser, Role, StoreError, StoreResult, User, UserId,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -79,28 +79,47 @@ impl AuthStore for SqliteStore {
     async fn create_user(&self, new: NewUser) -> StoreResult<User> {
         self.pools
             .write(move |c| {
-                let id: i64 = c
-                    .query_row(
-                        "INSERT INTO users (email, password_hash, role, customer_id, created_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-                        params![
-                            new.email,
-                            new.password_hash,
-                            new.role.as_str(),
-                            new.customer_id,
-                            Utc::now().timestamp_millis()
-                        ],
-                        |r| r.get(0),
-                    )
-                    .map_err(|e| match map_err(e) {
-                        StoreError::Conflict(_) => {
-                            StoreError::Conflict("the email or customer already has a login".into())
-                        }
-                        other => other,
-                    })?;
+                let id = insert_user(c, &new)?;
                 load_user(c, id)
                     .map_err(map_err)?
                     .ok_or(StoreError::NotFound)
+            })
+            .await
+    }
+
+    async fn create_user_claiming(
+        &self,
+        new: NewUser,
+        customer_name: &str,
+        account_number: &str,
+    ) -> StoreResult<User> {
+        let (name, number) = (customer_name.to_string(), account_number.to_string());
+        self.pools
+            .write(move |c| {
+                let tx = c.transaction().map_err(map_err)?;
+                let customer = claimable_customer(&tx, &name, &number)?;
+                let taken: bool = tx
+                    .query_row(
+                        "SELECT EXISTS(SELECT 1 FROM users WHERE customer_id = ?1)",
+                        [customer],
+                        |r| r.get(0),
+                    )
+                    .map_err(map_err)?;
+                if taken {
+                    return Err(StoreError::Conflict(CUSTOMER_HAS_LOGIN.into()));
+                }
+                let id = insert_user(
+                    &tx,
+                    &NewUser {
+                        customer_id: Some(customer),
+                        ..new
+                    },
+                )?;
+                let user = load_user(&tx, id)
+                    .map_err(map_err)?
+                    .ok_or(StoreError::NotFound)?;
+                tx.commit().map_err(map_err)?;
+                Ok(user)
             })
             .await
     }
@@ -148,17 +167,23 @@ impl AuthStore for SqliteStore {
         let hash = hash.to_string();
         self.pools
             .write(move |c| {
-                let n = c
+                let tx = c.transaction().map_err(map_err)?;
+                let n = tx
                     .execute(
                         "UPDATE users SET password_hash = ?1 WHERE id = ?2",
                         params![hash, user_id],
                     )
                     .map_err(map_err)?;
                 if n == 0 {
-                    Err(StoreError::NotFound)
-                } else {
-                    Ok(())
+                    return Err(StoreError::NotFound);
                 }
+                // A new password ends every session the old one opened.
+                tx.execute(
+                    "UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+                    params![user_id, Utc::now().timestamp_millis()],
+                )
+                .map_err(map_err)?;
+                tx.commit().map_err(map_err)
             })
             .await
     }
@@ -173,16 +198,7 @@ impl AuthStore for SqliteStore {
         self.pools
             .write(move |c| {
                 let tx = c.transaction().map_err(map_err)?;
-                let customer: Option<CustomerId> = tx
-                    .query_row(
-                        "SELECT c.id FROM customers c JOIN accounts a ON a.customer_id = c.id \
-                         WHERE c.name = ?1 AND a.account_number = ?2",
-                        params![name, number],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(map_err)?;
-                let customer = customer.ok_or(StoreError::NotFound)?;
+                let customer = claimable_customer(&tx, &name, &number)?;
                 link(&tx, user_id, customer)?;
                 let user = load_user(&tx, user_id)
                     .map_err(map_err)?
@@ -337,6 +353,105 @@ impl AuthStore for SqliteStore {
             })
             .await
     }
+
+    async fn reserve_login_attempt(
+        &self,
+        subjects: &[(String, u32)],
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let subjects = subjects.to_vec();
+        self.pools
+            .write(move |c| {
+                // The transaction holds SQLite's one write lock from its start, so the counts
+                // and the provisional failures are one atomic step against every other writer.
+                let tx = c.transaction().map_err(map_err)?;
+                for (subject, limit) in &subjects {
+                    let n: u32 = tx
+                        .query_row(
+                            "SELECT COUNT(*) FROM login_failures WHERE subject = ?1 AND at >= ?2",
+                            params![subject, since.timestamp_millis()],
+                            |r| r.get(0),
+                        )
+                        .map_err(map_err)?;
+                    if n >= *limit {
+                        return Ok(false);
+                    }
+                }
+                tx.execute(
+                    "DELETE FROM login_failures WHERE at < ?1",
+                    [at.timestamp_millis() - 86_400_000],
+                )
+                .map_err(map_err)?;
+                for (subject, _) in &subjects {
+                    tx.execute(
+                        "INSERT INTO login_failures (subject, at) VALUES (?1, ?2)",
+                        params![subject, at.timestamp_millis()],
+                    )
+                    .map_err(map_err)?;
+                }
+                tx.commit().map_err(map_err)?;
+                Ok(true)
+            })
+            .await
+    }
+
+    async fn forgive_login_attempt(
+        &self,
+        subjects: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let subjects = subjects.to_vec();
+        self.pools
+            .write(move |c| {
+                let tx = c.transaction().map_err(map_err)?;
+                for subject in &subjects {
+                    tx.execute(
+                        "DELETE FROM login_failures WHERE rowid IN \
+                         (SELECT rowid FROM login_failures WHERE subject = ?1 AND at = ?2 LIMIT 1)",
+                        params![subject, at.timestamp_millis()],
+                    )
+                    .map_err(map_err)?;
+                }
+                tx.commit().map_err(map_err)
+            })
+            .await
+    }
+}
+
+fn insert_user(c: &Connection, new: &NewUser) -> StoreResult<UserId> {
+    c.query_row(
+        "INSERT INTO users (email, password_hash, role, customer_id, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        params![
+            new.email,
+            new.password_hash,
+            new.role.as_str(),
+            new.customer_id,
+            Utc::now().timestamp_millis()
+        ],
+        |r| r.get(0),
+    )
+    .map_err(|e| match map_err(e) {
+        StoreError::Conflict(m) if m.contains("users.email") => {
+            StoreError::Conflict(EMAIL_TAKEN.into())
+        }
+        StoreError::Conflict(_) => StoreError::Conflict(CUSTOMER_HAS_LOGIN.into()),
+        other => other,
+    })
+}
+
+/// The customer called `name` who holds the account `number`, if any.
+fn claimable_customer(c: &Connection, name: &str, number: &str) -> StoreResult<CustomerId> {
+    c.query_row(
+        "SELECT c.id FROM customers c JOIN accounts a ON a.customer_id = c.id \
+         WHERE c.name = ?1 AND a.account_number = ?2",
+        params![name, number],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(map_err)?
+    .ok_or(StoreError::NotFound)
 }
 
 fn link(c: &Connection, user_id: UserId, customer_id: CustomerId) -> StoreResult<()> {
@@ -363,7 +478,7 @@ fn link(c: &Connection, user_id: UserId, customer_id: CustomerId) -> StoreResult
         params![customer_id, user_id],
     )
     .map_err(|e| match map_err(e) {
-        StoreError::Conflict(_) => StoreError::Conflict("this customer already has a login".into()),
+        StoreError::Conflict(_) => StoreError::Conflict(CUSTOMER_HAS_LOGIN.into()),
         other => other,
     })?;
     Ok(())

@@ -5,10 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ginkgo_domain::snapshot::{RejectRecord, SnapshotFile, WarningRecord};
 use ginkgo_domain::{AccountNumber, Signature, Won};
 use ginkgo_store::{
-    AccountId, AccountSummary, ConfirmOutcome, Deposit, DepositRefusal, DepositStatus, FailedRun,
-    HistoryPoint, HoldingLine, InvestmentStore, LoadMessage, NewDeposit, RunCounts, RunFile,
-    RunFindings, RunId, RunRecord, RunStatus, Scope, SnapshotLoad, StoreError, StoreResult, UserId,
-    date_key,
+    AccountId, AccountSummary, ConfirmOutcome, Deposit, DepositAttempt, DepositRefusal,
+    DepositStatus, FailedRun, HistoryPoint, HoldingLine, InvestmentStore, LoadMessage, NewDeposit,
+    RunCounts, RunFile, RunFindings, RunId, RunRecord, RunStatus, Scope, SnapshotLoad, StoreError,
+    StoreResult, UserId, date_key,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
@@ -783,10 +783,11 @@ impl InvestmentStore for SqliteStore {
                 let tx = c
                     .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                     .map_err(map_err)?;
-                let row: Option<(i64, i64, String, String, i64, String, i64, i64)> = tx
+                type Pending = (i64, i64, String, String, i64, String, i64, i64, String);
+                let row: Option<Pending> = tx
                     .query_row(
                         "SELECT d.id, d.account_id, a.account_number, d.user_name, d.amount, \
-                         d.status, d.expires_at, a.customer_id FROM deposits d \
+                         d.status, d.expires_at, a.customer_id, a.status FROM deposits d \
                          JOIN accounts a ON a.id = d.account_id WHERE d.identifier = ?1",
                         [&identifier],
                         |r| {
@@ -799,6 +800,7 @@ impl InvestmentStore for SqliteStore {
                                 r.get(5)?,
                                 r.get(6)?,
                                 r.get(7)?,
+                                r.get(8)?,
                             ))
                         },
                     )
@@ -806,16 +808,19 @@ impl InvestmentStore for SqliteStore {
                     .map_err(map_err)?;
                 let outcome = match row {
                     None => ConfirmOutcome::NotFound,
-                    Some((.., cust)) if scope.customer_id().is_some_and(|s| s != cust) => {
+                    Some((.., cust, _)) if scope.customer_id().is_some_and(|s| s != cust) => {
                         ConfirmOutcome::NotFound
                     }
-                    Some((_, _, _, _, _, status, _, _)) if status == "confirmed" => {
+                    Some((_, _, _, _, _, status, ..)) if status == "confirmed" => {
                         ConfirmOutcome::AlreadyConfirmed
                     }
-                    Some((_, _, _, _, _, _, expires, _)) if expires <= now.timestamp_millis() => {
+                    Some((_, _, _, _, _, _, expires, ..)) if expires <= now.timestamp_millis() => {
                         ConfirmOutcome::Expired
                     }
-                    Some((id, account_id, number, name, amount, _, _, _)) => {
+                    Some((.., account_status)) if account_status != "active" => {
+                        ConfirmOutcome::AccountInactive
+                    }
+                    Some((id, account_id, number, name, amount, ..)) => {
                         let ok = match (&signature, AccountNumber::parse(&number)) {
                             (Some(sig), Ok(n)) => sig.matches(&n, &name, Won::new(amount)),
                             _ => false,
@@ -867,6 +872,56 @@ impl InvestmentStore for SqliteStore {
                      ORDER BY d.id DESC LIMIT ?2"
                 ))?;
                 let rows = st.query_map(params![scope.customer_id(), limit], deposit_from_row)?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn record_deposit_attempt(
+        &self,
+        user_id: UserId,
+        phase: u8,
+        identifier: Option<&str>,
+        outcome: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let identifier = identifier.map(str::to_string);
+        let outcome = outcome.to_string();
+        self.pools
+            .write(move |c| {
+                record_attempt(
+                    c,
+                    user_id,
+                    i64::from(phase),
+                    identifier.as_deref(),
+                    &outcome,
+                    at,
+                )
+            })
+            .await
+    }
+
+    async fn deposit_attempts(
+        &self,
+        user_id: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<DepositAttempt>> {
+        self.pools
+            .read(move |c| {
+                let mut st = c.prepare_cached(
+                    "SELECT id, user_id, phase, identifier, outcome, at FROM deposit_attempts \
+                     WHERE (?1 IS NULL OR user_id = ?1) ORDER BY id DESC LIMIT ?2",
+                )?;
+                let rows = st.query_map(params![user_id, limit], |r| {
+                    Ok(DepositAttempt {
+                        id: r.get(0)?,
+                        user_id: r.get(1)?,
+                        phase: r.get(2)?,
+                        identifier: r.get(3)?,
+                        outcome: r.get(4)?,
+                        at: ts(r.get(5)?),
+                    })
+                })?;
                 rows.collect()
             })
             .await

@@ -54,11 +54,15 @@ async fn a_write_waits_for_another_process_instead_of_failing_busy() {
     // The other process takes the write lock, writes, and commits a little later.
     let other = rusqlite::Connection::open(&path).expect("second connection");
     other
-        .execute_batch("BEGIN IMMEDIATE; INSERT INTO customers (name, created_at) VALUES ('박둘', 0);")
+        .execute_batch(
+            "BEGIN IMMEDIATE; INSERT INTO customers (name, created_at) VALUES ('박둘', 0);",
+        )
         .expect("other process writes");
     let committer = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(300));
-        other.execute_batch("COMMIT").expect("other process commits");
+        other
+            .execute_batch("COMMIT")
+            .expect("other process commits");
     });
 
     let linked = store.link_customer(user.id, customer.id).await;

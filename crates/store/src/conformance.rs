@@ -25,6 +25,9 @@ macro_rules! conformance_tests {
             claim_needs_name_and_account,
             refresh_tokens_rotate_and_revoke,
             login_failures_are_counted_per_subject,
+            concurrent_login_attempts_never_pass_the_limit,
+            signing_up_with_a_claim_is_one_step,
+            a_new_password_revokes_every_session,
             snapshot_load_makes_a_day_current,
             reloading_a_day_gives_the_same_state,
             an_account_missing_from_a_day_is_deactivated,
@@ -352,6 +355,153 @@ pub async fn login_failures_are_counted_per_subject<S: Store>(store: Arc<S>) {
             .expect("count"),
         0
     );
+}
+
+pub async fn concurrent_login_attempts_never_pass_the_limit<S: Store>(store: Arc<S>) {
+    let now = Utc::now();
+    let since = now - Duration::minutes(1);
+    let subjects = vec![
+        ("email:a@x".to_string(), 10),
+        ("ip:10.0.0.1".to_string(), 50),
+    ];
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let store = store.clone();
+            let subjects = subjects.clone();
+            tokio::spawn(async move {
+                store
+                    .reserve_login_attempt(&subjects, since, now + Duration::milliseconds(i))
+                    .await
+            })
+        })
+        .collect();
+    let mut granted = Vec::new();
+    for (i, t) in tasks.into_iter().enumerate() {
+        if t.await.expect("task").expect("reserve") {
+            granted.push(i);
+        }
+    }
+    assert_eq!(
+        granted.len(),
+        10,
+        "exactly the limit is granted: {granted:?}"
+    );
+    assert_eq!(
+        store
+            .count_login_failures("email:a@x", since)
+            .await
+            .expect("count"),
+        10
+    );
+    // A refused attempt records nothing; a forgiven one gives its place back.
+    assert_eq!(
+        store
+            .count_login_failures("ip:10.0.0.1", since)
+            .await
+            .expect("count"),
+        10
+    );
+    let names: Vec<String> = subjects.iter().map(|(s, _)| s.clone()).collect();
+    let first = i64::try_from(granted[0]).expect("small");
+    store
+        .forgive_login_attempt(&names, now + Duration::milliseconds(first))
+        .await
+        .expect("forgive");
+    assert_eq!(
+        store
+            .count_login_failures("email:a@x", since)
+            .await
+            .expect("count"),
+        9
+    );
+    assert!(
+        store
+            .reserve_login_attempt(&subjects, since, now + Duration::seconds(1))
+            .await
+            .expect("reserve")
+    );
+    assert!(
+        !store
+            .reserve_login_attempt(&subjects, since, now + Duration::seconds(2))
+            .await
+            .expect("reserve")
+    );
+}
+
+pub async fn signing_up_with_a_claim_is_one_step<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let new = |email: &str| NewUser {
+        email: email.into(),
+        password_hash: "h".into(),
+        role: Role::Customer,
+        customer_id: None,
+    };
+    let wrong = store
+        .create_user_claiming(new("ryu@example.com"), "류영길", "1573538006848")
+        .await;
+    assert!(matches!(wrong, Err(StoreError::NotFound)), "{wrong:?}");
+    assert!(
+        store
+            .credentials_by_email("ryu@example.com")
+            .await
+            .expect("query")
+            .is_none(),
+        "a refused claim leaves no login behind"
+    );
+    let user = store
+        .create_user_claiming(new("ryu@example.com"), "류영길", "5736692368320")
+        .await
+        .expect("claim at sign-up");
+    assert_eq!(user.customer_name.as_deref(), Some("류영길"));
+    assert!(user.customer_id.is_some());
+    let twice = store
+        .create_user_claiming(new("other@example.com"), "류영길", "5736692368320")
+        .await;
+    assert!(
+        matches!(&twice, Err(StoreError::Conflict(m)) if m == CUSTOMER_HAS_LOGIN),
+        "{twice:?}"
+    );
+    assert!(
+        store
+            .credentials_by_email("other@example.com")
+            .await
+            .expect("query")
+            .is_none()
+    );
+    let taken = store.create_user(new("ryu@example.com")).await;
+    assert!(
+        matches!(&taken, Err(StoreError::Conflict(m)) if m == EMAIL_TAKEN),
+        "{taken:?}"
+    );
+}
+
+pub async fn a_new_password_revokes_every_session<S: Store>(store: Arc<S>) {
+    let u = store
+        .create_user(NewUser {
+            email: "p@example.com".into(),
+            password_hash: "old".into(),
+            role: Role::Customer,
+            customer_id: None,
+        })
+        .await
+        .expect("create");
+    let now = Utc::now();
+    for token in [b"one".as_slice(), b"two".as_slice()] {
+        store
+            .insert_refresh_token(u.id, token, now + Duration::days(1))
+            .await
+            .expect("insert");
+    }
+    store.set_password_hash(u.id, "new").await.expect("set");
+    for token in [b"one".as_slice(), b"two".as_slice()] {
+        let rotated = store
+            .rotate_refresh_token(token, b"next", now + Duration::days(1), now)
+            .await
+            .expect("query");
+        assert_eq!(rotated, None, "sessions of the old password are revoked");
+    }
+    let missing = store.set_password_hash(u.id + 1000, "x").await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
 
 pub async fn snapshot_load_makes_a_day_current<S: Store>(store: Arc<S>) {

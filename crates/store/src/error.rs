@@ -22,3 +22,8 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The `Conflict` message when a login with that email exists.
+pub const EMAIL_TAKEN: &str = "an account with this email already exists";
+/// The `Conflict` message when the customer record already has a login.
+pub const CUSTOMER_HAS_LOGIN: &str = "this customer already has a login";

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ginkgo_domain::Signature;
 
 pub use bank::*;
-pub use error::{StoreError, StoreResult};
+pub use error::{CUSTOMER_HAS_LOGIN, EMAIL_TAKEN, StoreError, StoreResult};
 pub use models::*;
 
 /// Accounts, logins and sessions.
@@ -30,6 +30,7 @@ pub trait AuthStore: Send + Sync {
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// Replaces the password hash and revokes every refresh token of the login.
     async fn set_password_hash(&self, user_id: UserId, hash: &str) -> StoreResult<()>;
     /// Links a login to the customer that owns `account_number` and is called `customer_name`.
     /// `NotFound` when no such customer/account pair exists; `Conflict` when the customer already
@@ -64,6 +65,32 @@ pub trait AuthStore: Send + Sync {
     async fn count_login_failures(&self, subject: &str, since: DateTime<Utc>) -> StoreResult<u32>;
     async fn record_login_failure(&self, subjects: &[String], at: DateTime<Utc>)
     -> StoreResult<()>;
+    /// Counts an attempt against each subject's limit, atomically: when every subject has fewer
+    /// failures than its limit at or after `since`, records one provisional failure per subject
+    /// at `at` and answers `true`; otherwise records nothing and answers `false`. Concurrent
+    /// attempts see each other's provisional failures, so at most `limit` attempts are ever
+    /// checked, however many arrive at once.
+    async fn reserve_login_attempt(
+        &self,
+        subjects: &[(String, u32)],
+        since: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Takes back the provisional failures of a reserved attempt that succeeded.
+    async fn forgive_login_attempt(
+        &self,
+        subjects: &[String],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Creates a customer's login and links it to the customer called `customer_name` who holds
+    /// `account_number`, in one step: `NotFound` (and no login) when no such customer/account
+    /// pair exists, `Conflict` when the email is taken or the customer already has a login.
+    async fn create_user_claiming(
+        &self,
+        new: NewUser,
+        customer_name: &str,
+        account_number: &str,
+    ) -> StoreResult<User>;
 }
 
 /// The investment half: reads, the daily snapshot load, and deposits.
@@ -109,6 +136,22 @@ pub trait InvestmentStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<ConfirmOutcome>;
     async fn deposits(&self, scope: Scope, limit: u32) -> StoreResult<Vec<Deposit>>;
+    /// Records an attempt refused before it reached a deposit (malformed input, a login that may
+    /// not deposit): the audit trail holds every attempt, whatever its outcome.
+    async fn record_deposit_attempt(
+        &self,
+        user_id: UserId,
+        phase: u8,
+        identifier: Option<&str>,
+        outcome: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The audit trail, newest first: one login's attempts, or everyone's (`None`).
+    async fn deposit_attempts(
+        &self,
+        user_id: Option<UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<DepositAttempt>>;
 }
 
 /// Jobs that exactly one replica may run at a time.

@@ -255,6 +255,8 @@ pub enum ConfirmOutcome {
     Expired,
     AlreadyConfirmed,
     BadSignature,
+    /// The account left the provider's snapshot after phase 1; it takes no deposits.
+    AccountInactive,
 }
 
 impl ConfirmOutcome {
@@ -266,8 +268,21 @@ impl ConfirmOutcome {
             ConfirmOutcome::Expired => "expired",
             ConfirmOutcome::AlreadyConfirmed => "already_confirmed",
             ConfirmOutcome::BadSignature => "bad_signature",
+            ConfirmOutcome::AccountInactive => "account_inactive",
         }
     }
+}
+
+/// One phase-1 or phase-2 attempt in the deposit audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DepositAttempt {
+    pub id: i64,
+    pub user_id: UserId,
+    /// 1: the request (phase 1); 2: the confirmation (phase 2).
+    pub phase: u8,
+    pub identifier: Option<String>,
+    pub outcome: String,
+    pub at: DateTime<Utc>,
 }
 
 /// How both backends store a business date: `YYYY-MM-DD` text, which sorts as dates do.

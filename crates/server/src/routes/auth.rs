@@ -9,14 +9,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Duration, Utc};
-use ginkgo_domain::ids::parse_name;
-use ginkgo_store::{NewUser, Role, StoreError, User};
+use ginkgo_domain::CustomerName;
+use ginkgo_store::{EMAIL_TAKEN, NewUser, Role, StoreError, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{
-    ACCESS_COOKIE, AuthUser, CSRF_COOKIE, Claims, REFRESH_COOKIE, cookie, hash_password,
-    random_token, sign_jwt, token_digest, verify_password,
+    ACCESS_COOKIE, AuthUser, CSRF_COOKIE, Claims, REFRESH_COOKIE, check_csrf, cookie,
+    hash_password, random_token, sign_jwt, token_digest, verify_password,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -125,6 +125,21 @@ fn optional_refresh(body: &[u8]) -> ApiResult<Option<String>> {
     Ok(req.refresh_token)
 }
 
+/// The refresh token of a request: from the JSON body (API clients), or from the session cookie
+/// (the web app), which then needs the CSRF header like every other cookie request.
+fn refresh_token_of(headers: &HeaderMap, body: &[u8]) -> ApiResult<Option<String>> {
+    if let Some(token) = optional_refresh(body)? {
+        return Ok(Some(token));
+    }
+    match cookie(headers, REFRESH_COOKIE) {
+        Some(token) => {
+            check_csrf(headers)?;
+            Ok(Some(token.to_string()))
+        }
+        None => Ok(None),
+    }
+}
+
 pub fn normalize_email(email: &str) -> Result<String, ApiError> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 254
@@ -157,14 +172,20 @@ pub fn check_password_policy(password: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The client's address for rate limits. Behind a trusted reverse proxy
+/// (`trust_forwarded_for`), that is the address the proxy appended last to `X-Forwarded-For`:
+/// entries to its left came from the client and can say anything.
 fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.config().trust_forwarded_for
-        && let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+        && let Some(last) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|v| !v.is_empty())
     {
-        return first.trim().to_string();
+        return last.to_string();
     }
     peer.ip().to_string()
 }
@@ -269,12 +290,15 @@ fn clear_session_cookies(headers: &mut HeaderMap) {
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn signup(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> ApiResult<Response> {
     let email = normalize_email(&req.email)?;
     check_password_policy(&req.password)?;
+    // Every input is checked before anything is written: a refused claim creates no login.
     let claim = match (&req.customer_name, &req.account_number) {
-        (Some(n), Some(a)) => Some((n.clone(), a.clone())),
+        (Some(n), Some(a)) => Some(parse_claim(n, a)?),
         (None, None) => None,
         _ => {
             return Err(ApiError::validation(
@@ -286,59 +310,143 @@ pub async fn signup(
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|_| ApiError::internal())??;
-    let user = state
-        .store()
-        .create_user(NewUser {
-            email,
-            password_hash: hash,
-            role: Role::Customer,
-            customer_id: None,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::conflict("email_taken", "an account with this email already exists")
-            }
-            other => other.into(),
-        })?;
+    let new = NewUser {
+        email,
+        password_hash: hash,
+        role: Role::Customer,
+        customer_id: None,
+    };
     let user = match claim {
-        Some((name, number)) => claim_for(&state, user.id, &name, &number).await?,
-        None => user,
+        None => state
+            .store()
+            .create_user(new)
+            .await
+            .map_err(signup_conflict)?,
+        Some((name, number)) => {
+            let address = client_address(&state, &headers, peer);
+            let limiter = ClaimLimiter::new(&state, &name, None, &address);
+            limiter.reserve().await?;
+            match state
+                .store()
+                .create_user_claiming(new, name.as_str(), number.as_str())
+                .await
+            {
+                Ok(user) => {
+                    limiter.forgive().await?;
+                    user
+                }
+                Err(StoreError::NotFound) => return Err(no_such_customer()),
+                Err(e) => return Err(signup_conflict(e)),
+            }
+        }
     };
     issue_session(&state, user, StatusCode::CREATED).await
 }
 
-async fn claim_for(state: &AppState, user_id: i64, name: &str, number: &str) -> ApiResult<User> {
-    let name =
-        parse_name(name, "customer_name", 50).map_err(|e| ApiError::validation(e.to_string()))?;
+fn signup_conflict(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(m) if m == EMAIL_TAKEN => {
+            ApiError::conflict("email_taken", "an account with this email already exists")
+        }
+        StoreError::Conflict(m) => ApiError::conflict("already_claimed", m),
+        other => other.into(),
+    }
+}
+
+fn no_such_customer() -> ApiError {
+    ApiError::not_found("no customer with this name holds this account number")
+}
+
+fn parse_claim(
+    name: &str,
+    number: &str,
+) -> ApiResult<(CustomerName, ginkgo_domain::AccountNumber)> {
+    let name = CustomerName::parse(name).map_err(|e| ApiError::validation(e.to_string()))?;
     let number = ginkgo_domain::AccountNumber::parse(number)
         .map_err(|e| ApiError::validation(e.to_string()))?;
-    let subject = format!("claim:{user_id}");
-    let since = Utc::now() - Duration::minutes(1);
-    if state.store().count_login_failures(&subject, since).await?
-        >= state.config().auth.max_failures_per_account
-    {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed attempts; wait a minute",
-        ));
+    Ok((name, number))
+}
+
+/// Claims prove who a person is by a name and an account number, so they are limited like
+/// passwords: per login, per customer name (one customer's numbers cannot be guessed from many
+/// logins) and per client address. Every attempt counts until it succeeds.
+struct ClaimLimiter<'a> {
+    state: &'a AppState,
+    subjects: Vec<(String, u32)>,
+    at: chrono::DateTime<Utc>,
+}
+
+impl<'a> ClaimLimiter<'a> {
+    fn new(state: &'a AppState, name: &CustomerName, user: Option<i64>, address: &str) -> Self {
+        let limits = &state.config().auth;
+        let mut subjects = vec![
+            (
+                format!("claim-name:{}", name.as_str()),
+                limits.max_failures_per_account,
+            ),
+            (
+                format!("claim-ip:{address}"),
+                limits.max_failures_per_address,
+            ),
+        ];
+        if let Some(user) = user {
+            subjects.push((format!("claim:{user}"), limits.max_failures_per_account));
+        }
+        ClaimLimiter {
+            state,
+            subjects,
+            at: Utc::now(),
+        }
     }
+
+    async fn reserve(&self) -> ApiResult<()> {
+        let since = self.at - Duration::minutes(1);
+        if self
+            .state
+            .store()
+            .reserve_login_attempt(&self.subjects, since, self.at)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(too_many("too many failed attempts; wait a minute"))
+        }
+    }
+
+    async fn forgive(&self) -> ApiResult<()> {
+        let names: Vec<String> = self.subjects.iter().map(|(s, _)| s.clone()).collect();
+        Ok(self
+            .state
+            .store()
+            .forgive_login_attempt(&names, self.at)
+            .await?)
+    }
+}
+
+fn too_many(message: &str) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", message)
+}
+
+async fn claim_for(
+    state: &AppState,
+    user_id: i64,
+    address: &str,
+    name: &str,
+    number: &str,
+) -> ApiResult<User> {
+    let (name, number) = parse_claim(name, number)?;
+    let limiter = ClaimLimiter::new(state, &name, Some(user_id), address);
+    limiter.reserve().await?;
     match state
         .store()
-        .claim_customer(user_id, &name, number.as_str())
+        .claim_customer(user_id, name.as_str(), number.as_str())
         .await
     {
-        Ok(u) => Ok(u),
-        Err(StoreError::NotFound) => {
-            state
-                .store()
-                .record_login_failure(&[subject], Utc::now())
-                .await?;
-            Err(ApiError::not_found(
-                "no customer with this name holds this account number",
-            ))
+        Ok(u) => {
+            limiter.forgive().await?;
+            Ok(u)
         }
+        Err(StoreError::NotFound) => Err(no_such_customer()),
         Err(StoreError::Conflict(m)) => Err(ApiError::conflict("already_claimed", m)),
         Err(e) => Err(e.into()),
     }
@@ -356,18 +464,23 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
-    let account_subject = format!("email:{email}");
-    let address_subject = format!("ip:{}", client_address(&state, &headers, peer));
-    let since = Utc::now() - Duration::minutes(1);
     let limits = &state.config().auth;
+    let subjects = vec![
+        (format!("email:{email}"), limits.max_failures_per_account),
+        (
+            format!("ip:{}", client_address(&state, &headers, peer)),
+            limits.max_failures_per_address,
+        ),
+    ];
     let store = state.store();
-    if store.count_login_failures(&account_subject, since).await? >= limits.max_failures_per_account
-        || store.count_login_failures(&address_subject, since).await?
-            >= limits.max_failures_per_address
+    // The attempt counts as a failure before the password is checked, atomically with the
+    // limit check: however many guesses arrive at once, no more than the limit are verified.
+    let at = Utc::now();
+    if !store
+        .reserve_login_attempt(&subjects, at - Duration::minutes(1), at)
+        .await?
     {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+        return Err(too_many(
             "too many failed logins; wait a minute and try again",
         ));
     }
@@ -382,15 +495,12 @@ pub async fn login(
         .map_err(|_| ApiError::internal())?;
     match creds {
         Some(c) if ok => {
+            let names: Vec<String> = subjects.into_iter().map(|(s, _)| s).collect();
+            store.forgive_login_attempt(&names, at).await?;
             tracing::info!(user_id = c.user.id, "login");
             issue_session(&state, c.user, StatusCode::OK).await
         }
-        _ => {
-            store
-                .record_login_failure(&[account_subject, address_subject], Utc::now())
-                .await?;
-            Err(ApiError::unauthorized("wrong email or password"))
-        }
+        _ => Err(ApiError::unauthorized("wrong email or password")),
     }
 }
 
@@ -402,8 +512,7 @@ pub async fn refresh(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let token = optional_refresh(&body)?
-        .or_else(|| cookie(&headers, REFRESH_COOKIE).map(str::to_string))
+    let token = refresh_token_of(&headers, &body)?
         .ok_or_else(|| ApiError::unauthorized("no refresh token given"))?;
     let new_refresh = random_token();
     let now = Utc::now();
@@ -452,8 +561,7 @@ pub async fn logout(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
-    let token =
-        optional_refresh(&body)?.or_else(|| cookie(&headers, REFRESH_COOKIE).map(str::to_string));
+    let token = refresh_token_of(&headers, &body)?;
     if let Some(token) = token {
         state
             .store()
@@ -472,12 +580,16 @@ pub async fn logout(
               (status = 409, body = crate::error::ErrorBody)))]
 pub async fn claim(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     user: AuthUser,
     ApiJson(req): ApiJson<ClaimRequest>,
 ) -> ApiResult<Response> {
+    let address = client_address(&state, &headers, peer);
     let updated = claim_for(
         &state,
         user.user_id,
+        &address,
         &req.customer_name,
         &req.account_number,
     )

@@ -9,21 +9,24 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use chrono::{DateTime, Duration, Utc};
 use ginkgo_domain::{Signature, Won};
-use ginkgo_store::{ConfirmOutcome, Deposit, DepositRefusal, DepositStatus, NewDeposit};
+use ginkgo_store::{
+    ConfirmOutcome, Deposit, DepositAttempt, DepositRefusal, DepositStatus, NewDeposit, Role,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/deposits", post(create).get(list))
+        .route("/api/v1/deposits/attempts", get(attempts))
         .route("/api/v1/deposits/{id}/confirm", post(confirm))
         .route("/api/transfers-verifications", post(legacy_create))
         .route("/api/transfers", post(legacy_confirm))
@@ -63,8 +66,13 @@ pub struct ConfirmRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegacyConfirmRequest {
+    /// `sha512_hex(account_number + user_name + amount)`, 128 lowercase hex characters.
+    #[schema(
+        example = "7e2ab3b8f8a84c6af56b964bf1c8b715ae0edbffa09b2817f39ca5a9a5b0634733181131a89e5c4f1d29b374827a3a236fc454b8ddeb87f73516026d312e833f"
+    )]
     pub signature: String,
-    #[schema(value_type = String)]
+    /// The number phase 1 answered (text is accepted too).
+    #[schema(value_type = i64, example = 4_503_599_627_370_495_i64)]
     pub transfer_identifier: serde_json::Value,
 }
 
@@ -138,28 +146,96 @@ pub fn parse_amount(v: &serde_json::Value, max: i64) -> ApiResult<Won> {
     Ok(Won::new(amount))
 }
 
+/// Transfer identifiers are at most this long; a longer one is refused before any lookup.
+const MAX_IDENTIFIER_LEN: usize = 64;
+
+/// How a phase-1 identifier is made: 128 random bits as hex (the v1 API), or — for the original
+/// route, whose contract answers a JSON number — a random 16-digit number (52 random bits,
+/// exact in every JSON implementation). Both are unguessable, and phase 2 only accepts an
+/// identifier from the login that requested it.
+#[derive(Clone, Copy)]
+enum IdentifierKind {
+    Opaque,
+    Numeric,
+}
+
+impl IdentifierKind {
+    fn generate(self) -> String {
+        let random = uuid::Uuid::new_v4().as_u128();
+        match self {
+            IdentifierKind::Opaque => format!("{random:032x}"),
+            IdentifierKind::Numeric => {
+                const LOW: u128 = 1_000_000_000_000_000; // 16 digits
+                const HIGH: u128 = (1 << 53) - 1; // the largest integer a double holds exactly
+                (LOW + random % (HIGH - LOW)).to_string()
+            }
+        }
+    }
+}
+
+/// Records an attempt refused at the edge (the store records the others itself) and answers
+/// the refusal.
+async fn refused(
+    state: &AppState,
+    user: &AuthUser,
+    phase: u8,
+    identifier: Option<&str>,
+    outcome: &str,
+    error: ApiError,
+) -> ApiError {
+    let identifier = identifier.map(|id| {
+        let end = id
+            .char_indices()
+            .nth(MAX_IDENTIFIER_LEN)
+            .map_or(id.len(), |(i, _)| i);
+        &id[..end]
+    });
+    match state
+        .store()
+        .record_deposit_attempt(user.user_id, phase, identifier, outcome, Utc::now())
+        .await
+    {
+        Ok(()) => error,
+        Err(e) => e.into(),
+    }
+}
+
+/// Deposits are made by the customer who holds the account: an operator reads every account but
+/// deposits into none.
+fn may_deposit(user: &AuthUser) -> ApiResult<()> {
+    if user.role == Role::Customer {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "deposits are made by the account holder's own login",
+        ))
+    }
+}
+
 async fn phase_one(
     state: &AppState,
     user: &AuthUser,
-    req: DepositRequest,
+    body: Result<ApiJson<DepositRequest>, ApiError>,
+    kind: IdentifierKind,
 ) -> ApiResult<DepositCreated> {
-    let amount = parse_amount(&req.transfer_amount, state.config().deposit.max_amount)?;
-    if req.account_number.trim().is_empty() {
-        return Err(ApiError::validation("account_number is required"));
-    }
-    if req.user_name.trim().is_empty() {
-        return Err(ApiError::validation("user_name is required"));
-    }
+    let checked = match (may_deposit(user), body) {
+        (Err(e), _) => Err(("forbidden", e)),
+        (Ok(()), Err(e)) => Err(("malformed", e)),
+        (Ok(()), Ok(ApiJson(req))) => check_request(state, req).map_err(|e| ("invalid", e)),
+    };
+    let (account_number, user_name, amount) = match checked {
+        Ok(c) => c,
+        Err((outcome, e)) => return Err(refused(state, user, 1, None, outcome, e).await),
+    };
     let now = Utc::now();
-    let identifier = uuid::Uuid::new_v4().simple().to_string();
     let created = state
         .store()
         .create_deposit(NewDeposit {
-            identifier,
+            identifier: kind.generate(),
             user_id: user.user_id,
             scope: user.scope(),
-            account_number: req.account_number.trim().to_string(),
-            user_name: req.user_name,
+            account_number,
+            user_name,
             amount,
             now,
             expires_at: now + Duration::minutes(state.config().deposit.expiry_minutes),
@@ -181,11 +257,26 @@ async fn phase_one(
         Err(DepositRefusal::NameMismatch) => Err(ApiError::validation(
             "user_name is not the account holder's name",
         )),
-        Err(DepositRefusal::AccountInactive) => Err(ApiError::conflict(
-            "account_inactive",
-            "the account is not in the provider's latest snapshot and takes no deposits",
-        )),
+        Err(DepositRefusal::AccountInactive) => Err(account_inactive()),
     }
+}
+
+fn check_request(state: &AppState, req: DepositRequest) -> ApiResult<(String, String, Won)> {
+    let amount = parse_amount(&req.transfer_amount, state.config().deposit.max_amount)?;
+    if req.account_number.trim().is_empty() {
+        return Err(ApiError::validation("account_number is required"));
+    }
+    if req.user_name.trim().is_empty() {
+        return Err(ApiError::validation("user_name is required"));
+    }
+    Ok((req.account_number.trim().to_string(), req.user_name, amount))
+}
+
+fn account_inactive() -> ApiError {
+    ApiError::conflict(
+        "account_inactive",
+        "the account is not in the provider's latest snapshot and takes no deposits",
+    )
 }
 
 async fn phase_two(
@@ -194,13 +285,21 @@ async fn phase_two(
     identifier: &str,
     signature: &str,
 ) -> ApiResult<DepositView> {
+    let identifier = identifier.trim();
+    if let Err(e) = may_deposit(user) {
+        return Err(refused(state, user, 2, Some(identifier), "forbidden", e).await);
+    }
+    if identifier.is_empty() || identifier.len() > MAX_IDENTIFIER_LEN {
+        let e = ApiError::not_found("no such transfer identifier");
+        return Err(refused(state, user, 2, Some(identifier), "not_found", e).await);
+    }
     let parsed = Signature::parse(signature);
     let outcome = state
         .store()
         .confirm_deposit(
             user.user_id,
             user.scope(),
-            identifier.trim(),
+            identifier,
             parsed.as_ref(),
             Utc::now(),
         )
@@ -233,6 +332,7 @@ async fn phase_two(
             "the signature does not match the deposit; nothing was changed",
         )
         .with_code("signature_mismatch")),
+        ConfirmOutcome::AccountInactive => Err(account_inactive()),
     }
 }
 
@@ -251,9 +351,9 @@ impl ApiError {
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
-    ApiJson(req): ApiJson<DepositRequest>,
+    body: Result<ApiJson<DepositRequest>, ApiError>,
 ) -> ApiResult<Response> {
-    let created = phase_one(&state, &user, req).await?;
+    let created = phase_one(&state, &user, body, IdentifierKind::Opaque).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -269,8 +369,12 @@ pub async fn confirm(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<ConfirmRequest>,
+    body: Result<ApiJson<ConfirmRequest>, ApiError>,
 ) -> ApiResult<Json<ConfirmResponse>> {
+    let req = match body {
+        Ok(ApiJson(req)) => req,
+        Err(e) => return Err(refused(&state, &user, 2, Some(&id), "malformed", e).await),
+    };
     let d = phase_two(&state, &user, &id, &req.signature).await?;
     Ok(Json(ConfirmResponse {
         status: true,
@@ -289,9 +393,71 @@ pub async fn list(
     Ok(Json(list.into_iter().map(DepositView::from).collect()))
 }
 
+/// The original contract's phase-1 answer: the identifier is a JSON number.
 #[derive(Serialize, ToSchema)]
 pub struct LegacyCreated {
-    pub transfer_identifier: String,
+    #[schema(example = 4_503_599_627_370_495_i64)]
+    pub transfer_identifier: i64,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AttemptsQuery {
+    /// At most this many, newest first (1–1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptView {
+    pub id: i64,
+    pub user_id: i64,
+    /// 1: request (phase 1); 2: confirmation (phase 2).
+    #[schema(example = 2)]
+    pub phase: u8,
+    pub transfer_identifier: Option<String>,
+    /// `created`, `confirmed`, `bad_signature`, `already_confirmed`, `expired`, `not_found`,
+    /// `account_not_found`, `name_mismatch`, `account_inactive`, `invalid`, `malformed`,
+    /// `forbidden`.
+    #[schema(example = "confirmed")]
+    pub outcome: String,
+    pub at: DateTime<Utc>,
+}
+
+impl From<DepositAttempt> for AttemptView {
+    fn from(a: DepositAttempt) -> Self {
+        AttemptView {
+            id: a.id,
+            user_id: a.user_id,
+            phase: a.phase,
+            transfer_identifier: a.identifier,
+            outcome: a.outcome,
+            at: a.at,
+        }
+    }
+}
+
+/// The deposit audit trail: every phase-1 and phase-2 attempt with its outcome, newest first.
+/// A customer sees their own login's attempts; an operator sees everyone's.
+#[utoipa::path(get, path = "/api/v1/deposits/attempts", tag = "deposits", security(("bearer" = [])),
+    params(AttemptsQuery),
+    responses((status = 200, body = Vec<AttemptView>), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn attempts(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<AttemptsQuery>,
+) -> ApiResult<Json<Vec<AttemptView>>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::validation("limit must be between 1 and 1000"));
+    }
+    let who = match user.role {
+        Role::Operator => None,
+        Role::Customer => Some(user.user_id),
+    };
+    let list = state.store().deposit_attempts(who, limit).await?;
+    Ok(Json(list.into_iter().map(AttemptView::from).collect()))
 }
 
 /// Original route (alias of `POST /api/v1/deposits`).
@@ -302,11 +468,15 @@ pub struct LegacyCreated {
 pub async fn legacy_create(
     State(state): State<AppState>,
     user: AuthUser,
-    ApiJson(req): ApiJson<DepositRequest>,
+    body: Result<ApiJson<DepositRequest>, ApiError>,
 ) -> ApiResult<Json<LegacyCreated>> {
-    let created = phase_one(&state, &user, req).await?;
+    let created = phase_one(&state, &user, body, IdentifierKind::Numeric).await?;
+    let transfer_identifier = created
+        .transfer_identifier
+        .parse()
+        .map_err(|_| ApiError::internal())?;
     Ok(Json(LegacyCreated {
-        transfer_identifier: created.transfer_identifier,
+        transfer_identifier,
     }))
 }
 
@@ -320,15 +490,24 @@ pub async fn legacy_create(
               (status = 422, description = "`status: false` plus the error", body = crate::error::ErrorBody)))]
 pub async fn legacy_confirm(
     State(state): State<AppState>,
-    user: AuthUser,
+    user: Result<AuthUser, ApiError>,
     body: Result<ApiJson<LegacyConfirmRequest>, ApiError>,
 ) -> Response {
     let result = async {
-        let ApiJson(req) = body?;
+        let user = user?;
+        let req = match body {
+            Ok(ApiJson(req)) => req,
+            Err(e) => return Err(refused(&state, &user, 2, None, "malformed", e).await),
+        };
         let id = match &req.transfer_identifier {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(ApiError::validation("transfer_identifier must be a string")),
+            _ => {
+                let e = ApiError::validation(
+                    "transfer_identifier must be the number (or text) phase 1 answered",
+                );
+                return Err(refused(&state, &user, 2, None, "malformed", e).await);
+            }
         };
         phase_two(&state, &user, &id, &req.signature).await
     }

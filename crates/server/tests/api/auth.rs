@@ -343,3 +343,206 @@ async fn cookie_sessions_are_http_only_and_need_the_csrf_token_to_change_things(
         "passes CSRF, then finds no such customer"
     );
 }
+
+#[tokio::test]
+async fn concurrent_guesses_check_no_more_passwords_than_the_limit() {
+    let app = TestApp::spawn().await;
+    app.create_user("victim@test.kr", Role::Customer, None)
+        .await;
+    let guesses: Vec<_> = (0..25)
+        .map(|i| {
+            let http = app.http.clone();
+            let url = app.url("/api/v1/auth/login");
+            tokio::spawn(async move {
+                http.post(url)
+                    .json(&json!({"email": "victim@test.kr", "password": format!("guess {i:02} !!!")}))
+                    .send()
+                    .await
+                    .expect("send")
+                    .status()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    let mut refused = 0;
+    for g in guesses {
+        match g.await.expect("task") {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("unexpected answer {other}"),
+        }
+    }
+    assert_eq!(
+        (checked, refused),
+        (10, 15),
+        "ten passwords checked, the rest refused unchecked"
+    );
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_accounts_is_refused_after_its_limit() {
+    let app = TestApp::spawn_with(
+        format!("sqlite://{}/ginkgo.db", temp_dir("addr").display()),
+        temp_dir("addr-files"),
+        |c, _| {
+            c.auth.max_failures_per_address = 5;
+        },
+    )
+    .await;
+    app.create_user("real@test.kr", Role::Customer, None).await;
+    for i in 0..5 {
+        let (s, _) = app
+            .login(&format!("nobody{i}@test.kr"), "not the password")
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Another account, the right password, the same address: refused unchecked.
+    let (s, body) = app.login("real@test.kr", PASSWORD).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_address_is_the_one_the_proxy_added() {
+    let app = TestApp::spawn_with(
+        format!("sqlite://{}/ginkgo.db", temp_dir("xff").display()),
+        temp_dir("xff-files"),
+        |c, _| {
+            c.trust_forwarded_for = true;
+            c.auth.max_failures_per_address = 3;
+        },
+    )
+    .await;
+    // The client writes whatever it likes on the left; the proxy appends the real address.
+    for i in 0..3 {
+        let r = app
+            .http
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("198.51.100.{i}, 203.0.113.7"))
+            .json(&json!({"email": format!("n{i}@test.kr"), "password": "not the password"}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let spoofed = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", "192.0.2.99, 203.0.113.7")
+        .json(&json!({"email": "n9@test.kr", "password": "not the password"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(spoofed.status(), StatusCode::TOO_MANY_REQUESTS);
+    let other_client = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", "203.0.113.8")
+        .json(&json!({"email": "n9@test.kr", "password": "not the password"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(other_client.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_refused_claim_at_sign_up_creates_no_login_and_can_be_retried() {
+    let app = TestApp::spawn().await;
+    app.load_generated(3, day(2026, 11, 20), 1, 0.0).await;
+    let accounts = app
+        .store
+        .accounts(ginkgo_store::Scope::Operator)
+        .await
+        .expect("accounts");
+    let target = &accounts[0];
+    for (name, number, status) in [
+        (
+            target.customer_name.as_str(),
+            "1234567890123",
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "",
+            target.account_number.as_str(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            target.customer_name.as_str(),
+            "12-34",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (s, body) = app
+            .post(
+                "/api/v1/auth/signup",
+                None,
+                json!({"email": "claimer@example.com", "password": PASSWORD,
+                       "customer_name": name, "account_number": number}),
+            )
+            .await;
+        assert_eq!(s, status, "{name}/{number}: {body}");
+        let (s, _) = app.login("claimer@example.com", PASSWORD).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "no login was created");
+    }
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "claimer@example.com", "password": PASSWORD,
+                   "customer_name": target.customer_name, "account_number": target.account_number}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["user"]["customer_name"], target.customer_name.as_str());
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "second@example.com", "password": PASSWORD,
+                   "customer_name": target.customer_name, "account_number": target.account_number}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "already_claimed");
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "claimer@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "email_taken");
+}
+
+#[tokio::test]
+async fn guessing_a_customers_account_number_is_limited_across_logins() {
+    let app = TestApp::spawn().await;
+    app.load_generated(3, day(2026, 11, 20), 1, 0.0).await;
+    let accounts = app
+        .store
+        .accounts(ginkgo_store::Scope::Operator)
+        .await
+        .expect("accounts");
+    let target = &accounts[0];
+    for i in 0..10 {
+        let (s, _) = app
+            .post(
+                "/api/v1/auth/signup",
+                None,
+                json!({"email": format!("guesser{i}@example.com"), "password": PASSWORD,
+                       "customer_name": target.customer_name, "account_number": format!("99999999{i:04}")}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "guess {i}");
+    }
+    // The right number is not even checked now, from a fresh login.
+    let (s, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            json!({"email": "late@example.com", "password": PASSWORD,
+                   "customer_name": target.customer_name, "account_number": target.account_number}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
+}

@@ -246,11 +246,14 @@ async fn an_expired_identifier_is_refused() {
     assert_eq!(cash_and_principal(&app, &l.a, a.id).await, before);
 }
 
-async fn hundred_concurrent_confirmations(app: TestApp) {
+/// 100 identical confirmations at once, spread over `replicas` servers on one database: exactly
+/// one applies the deposit, the other 99 answer "already completed", the cash line grows once.
+async fn hundred_concurrent_confirmations(replicas: Vec<TestApp>) {
+    let app = &replicas[0];
     app.load_generated(4, day(2026, 11, 20), 1, 0.0).await;
     let l = app.standard_logins().await;
     let a = l.a_account.clone();
-    let before = cash_and_principal(&app, &l.a, a.id).await;
+    let before = cash_and_principal(app, &l.a, a.id).await;
     let (_, created) = app
         .post("/api/v1/deposits", Some(&l.a), json!({"account_number": a.account_number, "user_name": a.customer_name, "transfer_amount": 7_777}))
         .await;
@@ -259,30 +262,39 @@ async fn hundred_concurrent_confirmations(app: TestApp) {
         .expect("id")
         .to_string();
     let signature = sign(&a.account_number, &a.customer_name, 7_777);
-    let app = std::sync::Arc::new(app);
+    let replicas: Vec<std::sync::Arc<TestApp>> =
+        replicas.into_iter().map(std::sync::Arc::new).collect();
     let mut tasks = Vec::new();
-    for _ in 0..100 {
-        let (app, id, token, signature) = (app.clone(), id.clone(), l.a.clone(), signature.clone());
+    for i in 0..100 {
+        let replica = replicas[i % replicas.len()].clone();
+        let (id, token, signature) = (id.clone(), l.a.clone(), signature.clone());
         tasks.push(tokio::spawn(async move {
-            app.post(
-                &format!("/api/v1/deposits/{id}/confirm"),
-                Some(&token),
-                json!({"signature": signature}),
-            )
-            .await
-            .0
+            replica
+                .post(
+                    &format!("/api/v1/deposits/{id}/confirm"),
+                    Some(&token),
+                    json!({"signature": signature}),
+                )
+                .await
         }));
     }
-    let mut ok = 0;
+    let (mut ok, mut completed) = (0, 0);
     for t in tasks {
         match t.await.expect("task") {
-            StatusCode::OK => ok += 1,
-            StatusCode::CONFLICT | StatusCode::SERVICE_UNAVAILABLE => {}
-            other => panic!("unexpected status {other}"),
+            (StatusCode::OK, _) => ok += 1,
+            (StatusCode::CONFLICT, body) => {
+                assert_eq!(body["error"]["code"], "already_completed", "{body}");
+                completed += 1;
+            }
+            (other, body) => panic!("unexpected answer {other}: {body}"),
         }
     }
-    assert_eq!(ok, 1, "exactly one confirmation succeeds");
-    let after = cash_and_principal(&app, &l.a, a.id).await;
+    assert_eq!(
+        (ok, completed),
+        (1, 99),
+        "exactly one confirmation succeeds"
+    );
+    let after = cash_and_principal(&replicas[0], &l.a, a.id).await;
     assert_eq!(
         after,
         (before.0 + 7_777, before.1 + 7_777, before.2 + 7_777),
@@ -292,7 +304,7 @@ async fn hundred_concurrent_confirmations(app: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_confirmations_apply_once_on_sqlite() {
-    hundred_concurrent_confirmations(TestApp::spawn().await).await;
+    hundred_concurrent_confirmations(vec![TestApp::spawn().await]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -301,5 +313,161 @@ async fn a_hundred_concurrent_confirmations_apply_once_on_postgres() {
         eprintln!("skipped: GINKGO_TEST_POSTGRES_URL is not set");
         return;
     };
-    hundred_concurrent_confirmations(app).await;
+    hundred_concurrent_confirmations(vec![app]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_confirmations_across_two_replicas_apply_once_on_postgres() {
+    let Some(url) = fresh_postgres().await else {
+        eprintln!("skipped: GINKGO_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let first = TestApp::spawn_with(url.clone(), temp_dir("replica-1"), |_, _| {}).await;
+    let second = TestApp::spawn_with(url, temp_dir("replica-2"), |_, _| {}).await;
+    hundred_concurrent_confirmations(vec![first, second]).await;
+}
+
+#[tokio::test]
+async fn the_original_routes_answer_a_numeric_identifier_and_status_false() {
+    let app = TestApp::spawn().await;
+    app.load_generated(4, day(2026, 11, 20), 1, 0.0).await;
+    let l = app.standard_logins().await;
+    let a = &l.a_account;
+    let before = cash_and_principal(&app, &l.a, a.id).await;
+    let (s, created) = app
+        .post("/api/transfers-verifications", Some(&l.a), json!({"account_number": a.account_number, "user_name": a.customer_name, "transfer_amount": 1000}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{created}");
+    let id = created["transfer_identifier"]
+        .as_i64()
+        .expect("the original contract answers a number");
+    assert!(
+        (1_000_000_000_000_000..1 << 53).contains(&id),
+        "16 random digits, exact as a JSON number: {id}"
+    );
+    // Unauthenticated, malformed and wrong: each a failure with `status: false`, nothing changed.
+    let r = app
+        .http
+        .post(app.url("/api/transfers"))
+        .json(&json!({"signature": sign(&a.account_number, &a.customer_name, 1000), "transfer_identifier": id}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["status"], false, "{body}");
+    for bad in [
+        json!({"signature": "abc", "transfer_identifier": id, "extra": 1}),
+        json!({"signature": sign(&a.account_number, &a.customer_name, 1000), "transfer_identifier": [id]}),
+        json!({"signature": sign(&a.account_number, &a.customer_name, 1001), "transfer_identifier": id}),
+    ] {
+        let (s, body) = app.post("/api/transfers", Some(&l.a), bad.clone()).await;
+        assert!(s.is_client_error(), "{bad}: {s}");
+        assert_eq!(body["status"], false, "{bad}: {body}");
+    }
+    assert_eq!(cash_and_principal(&app, &l.a, a.id).await, before);
+    let (s, body) = app
+        .post("/api/transfers", Some(&l.a), json!({"signature": sign(&a.account_number, &a.customer_name, 1000), "transfer_identifier": id}))
+        .await;
+    assert_eq!(
+        (s, body.clone()),
+        (StatusCode::OK, json!({"status": true})),
+        "{body}"
+    );
+    let after = cash_and_principal(&app, &l.a, a.id).await;
+    assert_eq!(after.1, before.1 + 1000);
+}
+
+#[tokio::test]
+async fn every_attempt_is_in_the_audit_trail_and_operators_deposit_nowhere() {
+    let app = TestApp::spawn().await;
+    app.load_generated(4, day(2026, 11, 20), 1, 0.0).await;
+    let l = app.standard_logins().await;
+    let a = &l.a_account;
+    let operator = l.operator.clone();
+    // Refused at the edge: bad amount, malformed body, an operator, an absurd identifier.
+    let (s, _) = app
+        .post("/api/v1/deposits", Some(&l.a), json!({"account_number": a.account_number, "user_name": a.customer_name, "transfer_amount": -5}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = app
+        .post(
+            "/api/v1/deposits",
+            Some(&l.a),
+            json!({"account_number": a.account_number}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, body) = app
+        .post("/api/v1/deposits", Some(&operator), json!({"account_number": a.account_number, "user_name": a.customer_name, "transfer_amount": 5}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    let long = "x".repeat(5000);
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/deposits/{long}/confirm"),
+            Some(&l.a),
+            json!({"signature": "0"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Reaching the store: created, a wrong signature, confirmed, replayed.
+    let (_, created) = app
+        .post("/api/v1/deposits", Some(&l.a), json!({"account_number": a.account_number, "user_name": a.customer_name, "transfer_amount": 300}))
+        .await;
+    let id = created["transfer_identifier"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for amount in [301, 300, 300] {
+        app.post(
+            &format!("/api/v1/deposits/{id}/confirm"),
+            Some(&l.a),
+            json!({"signature": sign(&a.account_number, &a.customer_name, amount)}),
+        )
+        .await;
+    }
+    let (s, trail) = app.get("/api/v1/deposits/attempts", &l.a).await;
+    assert_eq!(s, StatusCode::OK, "{trail}");
+    let outcomes: Vec<(i64, String)> = trail
+        .as_array()
+        .expect("list")
+        .iter()
+        .rev()
+        .map(|t| {
+            (
+                t["phase"].as_i64().expect("phase"),
+                t["outcome"].as_str().expect("o").to_string(),
+            )
+        })
+        .collect();
+    let expected: Vec<(i64, String)> = [
+        (1, "invalid"),
+        (1, "malformed"),
+        (2, "not_found"),
+        (1, "created"),
+        (2, "bad_signature"),
+        (2, "confirmed"),
+        (2, "already_confirmed"),
+    ]
+    .into_iter()
+    .map(|(p, o)| (p, o.to_string()))
+    .collect();
+    assert_eq!(outcomes, expected);
+    let stored_long = trail[4]["transfer_identifier"]
+        .as_str()
+        .expect("kept, shortened");
+    assert_eq!(stored_long.len(), 64);
+    // The operator's refused attempt is theirs; operators read everyone's trail.
+    let (_, all) = app
+        .get("/api/v1/deposits/attempts?limit=1000", &operator)
+        .await;
+    let all = all.as_array().expect("list");
+    assert_eq!(all.len(), expected.len() + 1);
+    assert!(
+        all.iter()
+            .any(|t| t["outcome"] == "forbidden" && t["user_id"] != trail[0]["user_id"])
+    );
+    let (s, _) = app.get("/api/v1/deposits/attempts?limit=0", &l.a).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -189,8 +189,11 @@ parameters = {{ "query.account_number" = "{number}" }}
         examples,
         "--seed".into(),
         seed,
+        // One worker: with two, CPython 3.11's `ast` module, which hypothesis calls from both
+        // threads, intermittently fails with "AST constructor recursion depth mismatch" (a
+        // runtime error of the tool, not a finding about Ginkgo).
         "--workers".into(),
-        "2".into(),
+        "1".into(),
         "--max-redirects".into(),
         "0".into(),
         "--request-timeout".into(),
