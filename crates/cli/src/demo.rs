@@ -35,20 +35,51 @@ pub struct DemoArgs {
 
 pub const DEMO_PASSWORD: &str = "ginkgo-demo-2026";
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    if args.dir.exists() {
-        std::fs::remove_dir_all(&args.dir)
-            .with_context(|| format!("cannot empty the demo folder {}", args.dir.display()))?;
+/// Written into a folder the demo made: only such a folder (or an empty one) is emptied.
+const MARKER: &str = ".ginkgo-demo";
+
+/// Empties the demo folder for a fresh start, refusing a folder that is not the demo's own.
+fn fresh_folder(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        let ours = dir.join(MARKER).is_file();
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .next()
+            .is_none();
+        if !ours && !empty {
+            anyhow::bail!(
+                "{} is not empty and was not made by `ginkgo demo`; the demo empties its folder \
+                 on start, so give it a new or empty one with --dir",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("cannot empty the demo folder {}", dir.display()))?;
     }
-    std::fs::create_dir_all(&args.dir)?;
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(
+        dir.join(MARKER),
+        "made by `ginkgo demo`; emptied on its next start\n",
+    )?;
+    Ok(())
+}
+
+pub async fn run(args: DemoArgs, database_url: Option<&str>) -> anyhow::Result<()> {
+    if database_url.is_some() {
+        eprintln!(
+            "note: `ginkgo demo` ignores --database-url (GINKGO_DATABASE_URL): it always runs on \
+             a fresh SQLite database in --dir; `ginkgo serve` uses another database"
+        );
+    }
+    fresh_folder(&args.dir)?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (use --listen)", args.listen))?;
     let mut config = Config {
         database_url: format!("sqlite://{}/ginkgo.db", args.dir.display()),
         ..Config::default()
     };
-    config.listen = args
-        .listen
-        .parse()
-        .with_context(|| format!("--listen {}: expected host:port", args.listen))?;
+    config.listen = listener.local_addr()?;
     config.auth.jwt_secret = Secret::new(random_token());
     // The demo is plain HTTP on this machine.
     config.auth.secure_cookies = false;
@@ -134,7 +165,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!("    {name} (user {seq}, {n} accounts)");
     }
     println!("Press Ctrl-C to stop.");
-    crate::serve(config, store).await
+    crate::serve_on(listener, config, store).await
 }
 
 async fn create_logins(store: &Arc<dyn Store>) -> anyhow::Result<Vec<(String, String)>> {

@@ -95,6 +95,9 @@ pub fn load_config(
 ) -> anyhow::Result<Config> {
     let env = std::env::vars().filter(|(k, _)| k.starts_with("GINKGO_"));
     let mut config = Config::load(cli_config.map(|p| p.as_path()), env)?;
+    for name in &config.unknown_variables {
+        eprintln!("warning: {name} is not a Ginkgo setting and is ignored (a typo?)");
+    }
     if let Some(url) = database_url {
         config.database_url = url.clone();
     }
@@ -179,7 +182,14 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return batch::run(cmd, &config).await;
         }
         Command::Generate(cmd) => batch::generate_command(cmd)?,
-        Command::Demo(args) => demo::run(args).await?,
+        Command::Demo(args) => {
+            if cli.config.is_some() {
+                eprintln!(
+                    "note: `ginkgo demo` ignores --config (GINKGO_CONFIG): it configures itself"
+                );
+            }
+            demo::run(args, cli.database_url.as_deref()).await?
+        }
         Command::Bench(cmd) => bench::run(cmd, &config()?).await?,
         Command::Soak(args) => return soak::run(args, cli.database_url.clone()).await,
         Command::Sandbox {
@@ -213,6 +223,15 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    serve_on(listener, config, store).await
+}
+
+/// Serves on a bound listener: the API and web app, and the schedules this replica may run.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    config: Config,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<()> {
     tracing::info!(address = %config.listen, database = store.backend(), "serving");
     if config.batch.enabled
         && let Some(inbox) = config.batch.inbox.clone()

@@ -6,6 +6,8 @@ mod support;
 
 #[path = "cli/batch.rs"]
 mod batch;
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/faults.rs"]
 mod faults;
 #[path = "cli/soak.rs"]

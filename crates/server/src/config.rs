@@ -45,7 +45,24 @@ pub struct Config {
     pub read_cache_ms: u64,
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy you control).
     pub trust_forwarded_for: bool,
+    /// `GINKGO_…` variables that name no setting (a typo, most likely); `ginkgo` warns of them.
+    #[serde(skip)]
+    pub unknown_variables: Vec<String>,
 }
+
+/// The most a single deposit may be configured to allow: 1조 (10^12) won keeps every sum of
+/// cash lines far from `i64::MAX`.
+pub const MAX_DEPOSIT_LIMIT: i64 = 1_000_000_000_000;
+
+/// `GINKGO_…` variables that are not settings of the server but belong to the CLI or the tests.
+const OTHER_VARIABLES: &[&str] = &[
+    "GINKGO_CONFIG",
+    "GINKGO_LOG",
+    "GINKGO_SEED_DATASET",
+    "GINKGO_CHROMIUM",
+    "GINKGO_CHROMEDRIVER",
+];
+const OTHER_PREFIXES: &[&str] = &["GINKGO_TEST_", "GINKGO_PROPERTY_"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -133,6 +150,7 @@ impl Default for Config {
             batch: BatchConfig::default(),
             bank: BankConfig::default(),
             read_cache_ms: 1000,
+            unknown_variables: Vec::new(),
             trust_forwarded_for: false,
         }
     }
@@ -205,12 +223,20 @@ impl Config {
             None => Config::default(),
         };
         for (name, value) in env {
-            config.apply_env(&name, &value)?;
+            let known = config.apply_env(&name, &value)?;
+            if !known
+                && name.starts_with("GINKGO_")
+                && !OTHER_VARIABLES.contains(&name.as_str())
+                && !OTHER_PREFIXES.iter().any(|p| name.starts_with(p))
+            {
+                config.unknown_variables.push(name);
+            }
         }
         Ok(config)
     }
 
-    fn apply_env(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+    /// Applies one variable; `false` when the name is no setting.
+    fn apply_env(&mut self, name: &str, value: &str) -> Result<bool, ConfigError> {
         let bad = |message: String| ConfigError::Env {
             name: name.to_string(),
             message,
@@ -265,9 +291,17 @@ impl Config {
                 self.trust_forwarded_for =
                     parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
             }
-            _ => {}
+            "GINKGO_MAX_FAILURES_PER_ACCOUNT" => {
+                self.auth.max_failures_per_account =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_MAX_FAILURES_PER_ADDRESS" => {
+                self.auth.max_failures_per_address =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Checks everything that can be checked before start-up, with one message per problem.
@@ -296,8 +330,13 @@ impl Config {
         if self.auth.max_failures_per_account == 0 || self.auth.max_failures_per_address == 0 {
             problems.push("login failure limits must be at least 1".into());
         }
-        if self.deposit.max_amount <= 0 {
-            problems.push("deposit.max_amount must be positive".into());
+        if !(1..=MAX_DEPOSIT_LIMIT).contains(&self.deposit.max_amount) {
+            problems.push(format!(
+                "deposit.max_amount must be between 1 and {MAX_DEPOSIT_LIMIT} won"
+            ));
+        }
+        if self.read_cache_ms > 60_000 {
+            problems.push("read_cache_ms must be at most 60000 (one minute)".into());
         }
         if !(1..=24 * 60).contains(&self.deposit.expiry_minutes) {
             problems.push("deposit.expiry_minutes must be between 1 and 1440".into());
@@ -343,14 +382,35 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, for messages and logs.
+/// The URL with any password hidden, for messages and logs: in the user info
+/// (`postgres://user:secret@host/db`) and in the query (`?password=secret`).
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((creds, host)) = rest.split_once('@')
-        && let Some((user, _)) = creds.split_once(':')
-    {
-        return format!("{scheme}://{user}:***@{host}");
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((creds, host)) => match creds.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => base.to_string(),
+            },
+            None => base.to_string(),
+        },
+        None => base.to_string(),
+    };
+    if let Some(q) = query {
+        let pairs: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
-    url.to_string()
+    out
 }
 
 #[cfg(test)]
@@ -404,6 +464,41 @@ mod tests {
         .expect("loads");
         assert!(!format!("{c:?}").contains("super-secret"));
         assert_eq!(redact_url("postgres://a:pw@h/db"), "postgres://a:***@h/db");
+        assert_eq!(
+            redact_url("postgres://a@h/db?sslmode=disable&password=pw"),
+            "postgres://a@h/db?sslmode=disable&password=***"
+        );
+    }
+
+    #[test]
+    fn variables_that_name_no_setting_are_reported_not_applied() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("GINKGO_DATABSE_URL", "postgres://typo@h/db"),
+                ("GINKGO_TEST_POSTGRES_URL", "postgres://u@h/test"),
+                ("GINKGO_LOG", "debug"),
+                ("GINKGO_MAX_FAILURES_PER_ACCOUNT", "3"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.unknown_variables, vec!["GINKGO_DATABSE_URL".to_string()]);
+        assert_eq!(c.auth.max_failures_per_account, 3);
+        assert!(c.database_url.starts_with("sqlite:"));
+    }
+
+    #[test]
+    fn limits_that_could_overflow_or_stall_are_refused() {
+        let mut c = Config::default();
+        c.auth.jwt_secret = Secret::new("k".repeat(32));
+        c.deposit.max_amount = MAX_DEPOSIT_LIMIT + 1;
+        c.read_cache_ms = 3_600_000;
+        let msg = c.validate().expect_err("invalid").to_string();
+        assert!(msg.contains("deposit.max_amount"), "{msg}");
+        assert!(msg.contains("read_cache_ms"), "{msg}");
+        c.deposit.max_amount = MAX_DEPOSIT_LIMIT;
+        c.read_cache_ms = 1000;
+        c.validate().expect("valid at the bounds");
     }
 
     #[test]
