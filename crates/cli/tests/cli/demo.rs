@@ -45,19 +45,23 @@ impl Demo {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn ginkgo demo");
+        // From here on, dropping `demo` (also on a panic) kills and reaps the process.
         let stdout = child.stdout.take().expect("stdout");
-        let mut printed = Vec::new();
+        let mut demo = Demo {
+            child,
+            printed: Vec::new(),
+        };
         for line in BufReader::new(stdout).lines() {
             let line = line.expect("line");
             let done = line.starts_with("Press Ctrl-C");
-            printed.push(line);
+            demo.printed.push(line);
             if done {
-                return Demo { child, printed };
+                return demo;
             }
         }
         panic!(
             "ginkgo demo stopped before it was ready:\n{}",
-            printed.join("\n")
+            demo.printed.join("\n")
         );
     }
 
@@ -67,8 +71,7 @@ impl Demo {
             .iter()
             .find_map(|l| l.trim_start().strip_prefix(prefix))
             .unwrap_or_else(|| panic!("no '{prefix}' line in:\n{}", self.printed.join("\n")));
-        line.trim()
-            .split_whitespace()
+        line.split_whitespace()
             .next()
             .expect("a URL")
             .trim_end_matches('/')
