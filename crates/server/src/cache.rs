@@ -57,11 +57,16 @@ impl ReadCache {
         (e.generation == generation && e.at.elapsed() < self.ttl).then(|| e.body.clone())
     }
 
-    pub fn put(&self, key: String, body: Bytes) {
-        if !self.enabled() {
+    /// The generation to pass to [`ReadCache::put`]: take it before reading the database, so
+    /// that an answer computed across an invalidation is never stored as current.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn put(&self, key: String, body: Bytes, generation: u64) {
+        if !self.enabled() || generation != self.generation() {
             return;
         }
-        let generation = self.generation.load(Ordering::Acquire);
         if let Ok(mut shard) = self.shard(&key).write() {
             if shard.len() >= MAX_PER_SHARD {
                 shard.clear();
@@ -90,16 +95,26 @@ mod tests {
     #[test]
     fn entries_expire_and_invalidate() {
         let c = ReadCache::new(Duration::from_millis(50));
-        c.put("a".into(), Bytes::from_static(b"1"));
+        c.put("a".into(), Bytes::from_static(b"1"), c.generation());
         assert_eq!(c.get("a"), Some(Bytes::from_static(b"1")));
         assert_eq!(c.get("b"), None);
         c.invalidate();
         assert_eq!(c.get("a"), None, "invalidated");
-        c.put("a".into(), Bytes::from_static(b"2"));
+        c.put("a".into(), Bytes::from_static(b"2"), c.generation());
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(c.get("a"), None, "expired");
         let off = ReadCache::new(Duration::ZERO);
-        off.put("a".into(), Bytes::from_static(b"1"));
+        off.put("a".into(), Bytes::from_static(b"1"), off.generation());
         assert_eq!(off.get("a"), None);
+    }
+
+    #[test]
+    fn an_answer_computed_across_an_invalidation_is_not_kept() {
+        let c = ReadCache::new(Duration::from_secs(60));
+        let before = c.generation();
+        // A deposit commits while the read that began before it is still running.
+        c.invalidate();
+        c.put("a".into(), Bytes::from_static(b"stale"), before);
+        assert_eq!(c.get("a"), None);
     }
 }

@@ -17,6 +17,7 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
     /// Present (always `false`) on the original `/api/transfers` alias only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = false)]
     pub status: Option<bool>,
 }
 
@@ -30,6 +31,7 @@ pub struct ErrorDetail {
     pub message: String,
     /// The id of the request, to quote when asking for help.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "5b0e8f2c-6a1d-4c3e-9f7a-2d8b1c4e6f90")]
     pub request_id: Option<String>,
 }
 

@@ -64,6 +64,7 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The refresh token; may be omitted when it travels in the session cookie.
+    #[schema(example = "h3Vq0cYtN2a9Lw5mR8xPzK1bJ4dF7gS6")]
     pub refresh_token: Option<String>,
 }
 
@@ -79,6 +80,9 @@ pub struct ClaimRequest {
 #[derive(Serialize, ToSchema)]
 pub struct Session {
     /// Short-lived HS256 JWT for `Authorization: Bearer`.
+    #[schema(
+        example = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOjMsInJvbGUiOiJjdXN0b21lciIsImNpZCI6MTcsImlhdCI6MTc5NTY4MDAwMCwiZXhwIjoxNzk1NjgwOTAwLCJqdGkiOiJhIn0.c2lnbmF0dXJl"
+    )]
     pub access_token: String,
     #[schema(example = "Bearer")]
     pub token_type: &'static str,
@@ -86,16 +90,19 @@ pub struct Session {
     #[schema(example = 900)]
     pub expires_in: i64,
     /// Long-lived, single-use, revocable.
+    #[schema(example = "h3Vq0cYtN2a9Lw5mR8xPzK1bJ4dF7gS6")]
     pub refresh_token: String,
     pub user: Me,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
+    #[schema(example = 3)]
     pub id: i64,
     #[schema(example = "ryu@example.com")]
     pub email: String,
     pub role: Role,
+    #[schema(example = 12)]
     pub customer_id: Option<i64>,
     #[schema(example = "류영길")]
     pub customer_name: Option<String>,

@@ -50,6 +50,8 @@ pub struct DepositCreated {
     /// Opaque and unguessable; present it in phase 2.
     #[schema(example = "6f1c0a4e9b5d4c7f8e2a1b3c4d5e6f70")]
     pub transfer_identifier: String,
+    /// Phase 2 must come before this instant.
+    #[schema(example = "2026-11-20T09:10:00Z")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -86,15 +88,20 @@ pub struct ConfirmResponse {
 
 #[derive(Serialize, ToSchema)]
 pub struct DepositView {
+    #[schema(example = "6f1c0a4e9b5d4c7f8e2a1b3c4d5e6f70")]
     pub transfer_identifier: String,
+    #[schema(example = 17)]
     pub account_id: i64,
     #[schema(example = "5736692368320")]
     pub account_number: String,
     #[schema(example = 1000)]
     pub amount: i64,
     pub status: DepositStatus,
+    #[schema(example = "2026-11-20T09:00:00Z")]
     pub created_at: DateTime<Utc>,
+    #[schema(example = "2026-11-20T09:10:00Z")]
     pub expires_at: DateTime<Utc>,
+    #[schema(example = "2026-11-20T09:00:42Z")]
     pub confirmed_at: Option<DateTime<Utc>>,
 }
 
@@ -411,17 +418,22 @@ pub struct AttemptsQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct AttemptView {
+    #[schema(example = 120)]
     pub id: i64,
+    /// The login that made the attempt.
+    #[schema(example = 3)]
     pub user_id: i64,
     /// 1: request (phase 1); 2: confirmation (phase 2).
     #[schema(example = 2)]
     pub phase: u8,
+    #[schema(example = "6f1c0a4e9b5d4c7f8e2a1b3c4d5e6f70")]
     pub transfer_identifier: Option<String>,
     /// `created`, `confirmed`, `bad_signature`, `already_confirmed`, `expired`, `not_found`,
     /// `account_not_found`, `name_mismatch`, `account_inactive`, `invalid`, `malformed`,
     /// `forbidden`.
     #[schema(example = "confirmed")]
     pub outcome: String,
+    #[schema(example = "2026-11-20T09:00:42Z")]
     pub at: DateTime<Utc>,
 }
 

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountView {
+    #[schema(example = 17)]
     pub id: i64,
     #[schema(example = "계좌1")]
     pub account_name: String,
@@ -45,6 +46,7 @@ pub struct AccountView {
     #[schema(example = 1_911_386)]
     pub total_assets: i64,
     /// The business date of the snapshot these figures come from.
+    #[schema(example = "2026-11-20")]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -82,6 +84,7 @@ pub struct HoldingView {
 #[derive(Serialize, ToSchema)]
 pub struct AllocationView {
     /// Sum of valuations, won.
+    #[schema(example = 1_911_386)]
     pub total: i64,
     pub groups: Vec<AllocationGroup>,
 }
@@ -90,15 +93,25 @@ pub struct AllocationView {
 pub struct AllocationGroup {
     #[schema(example = "미국 주식")]
     pub asset_group: String,
+    /// Won.
+    #[schema(example = 484_355)]
     pub valuation: i64,
-    /// Share of the total in hundredths of a percent (`2534` = 25.34 %), so shares are exact.
+    /// Share of the total in hundredths of a percent (`2534` = 25.34 %); the shares of all groups
+    /// add up to exactly 10,000 (largest remainder rounding).
+    #[schema(example = 2534)]
     pub share_bp: i64,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct HistoryView {
+    /// The business date of the snapshot.
+    #[schema(example = "2026-11-20")]
     pub date: NaiveDate,
+    /// Won, cash included.
+    #[schema(example = 1_911_386)]
     pub total_assets: i64,
+    /// Won.
+    #[schema(example = 1_800_000)]
     pub principal: i64,
 }
 
@@ -145,9 +158,10 @@ async fn cached<T: Serialize>(
     if let Some(body) = state.cache().get(&key) {
         return Ok(json_bytes(body));
     }
+    let generation = state.cache().generation();
     let value = compute.await?;
     let body = bytes::Bytes::from(serde_json::to_vec(&value).map_err(|_| ApiError::internal())?);
-    state.cache().put(key, body.clone());
+    state.cache().put(key, body.clone(), generation);
     Ok(json_bytes(body))
 }
 
@@ -203,16 +217,17 @@ fn allocation(lines: impl IntoIterator<Item = HoldingLine>) -> ApiResult<Allocat
             .checked_add(l.valuation)
             .map_err(|_| ApiError::internal())?;
     }
+    let shares = shares_bp(
+        &groups.values().map(|v| v.get()).collect::<Vec<_>>(),
+        total.get(),
+    );
     let mut groups: Vec<AllocationGroup> = groups
         .into_iter()
-        .map(|(asset_group, v)| AllocationGroup {
+        .zip(shares)
+        .map(|((asset_group, v), share_bp)| AllocationGroup {
             asset_group,
             valuation: v.get(),
-            share_bp: if total.get() == 0 {
-                0
-            } else {
-                i64::try_from(i128::from(v.get()) * 10_000 / i128::from(total.get())).unwrap_or(0)
-            },
+            share_bp,
         })
         .collect();
     groups.sort_by(|a, b| {
@@ -224,6 +239,34 @@ fn allocation(lines: impl IntoIterator<Item = HoldingLine>) -> ApiResult<Allocat
         total: total.get(),
         groups,
     })
+}
+
+/// Shares of `total` in hundredths of a percent that add up to exactly 10,000 (largest
+/// remainder: each share is rounded down, and the units left go to the largest remainders,
+/// ties to the earlier group). All zero when the total is not positive.
+fn shares_bp(values: &[i64], total: i64) -> Vec<i64> {
+    if total <= 0 || values.iter().any(|v| *v < 0) {
+        return vec![0; values.len()];
+    }
+    let total = i128::from(total);
+    let exact: Vec<(i64, i128)> = values
+        .iter()
+        .map(|v| {
+            let scaled = i128::from(*v) * 10_000;
+            (i64::try_from(scaled / total).unwrap_or(0), scaled % total)
+        })
+        .collect();
+    let mut shares: Vec<i64> = exact.iter().map(|(q, _)| *q).collect();
+    let left = 10_000 - shares.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|a, b| exact[*b].1.cmp(&exact[*a].1).then(a.cmp(b)));
+    for i in order
+        .into_iter()
+        .take(usize::try_from(left.max(0)).unwrap_or(0))
+    {
+        shares[i] += 1;
+    }
+    shares
 }
 
 fn history_view(points: Vec<HistoryPoint>) -> Vec<HistoryView> {
@@ -452,4 +495,26 @@ pub async fn legacy_holdings(
         }
     }
     Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shares_bp;
+
+    #[test]
+    fn shares_add_up_to_exactly_one_hundred_percent() {
+        assert_eq!(shares_bp(&[1, 1, 1], 3), vec![3334, 3333, 3333]);
+        assert_eq!(shares_bp(&[2, 1], 3), vec![6667, 3333]);
+        assert_eq!(shares_bp(&[5, 0, 5], 10), vec![5000, 0, 5000]);
+        assert_eq!(shares_bp(&[0, 0], 0), vec![0, 0]);
+        for values in [vec![1_929_245, 17_859, 3, 999_999_999], vec![7; 13]] {
+            let total = values.iter().sum();
+            let shares = shares_bp(&values, total);
+            assert_eq!(
+                shares.iter().sum::<i64>(),
+                10_000,
+                "{values:?} → {shares:?}"
+            );
+        }
+    }
 }
