@@ -59,6 +59,78 @@ pub fn hand_totals(dir: &Path) -> HashMap<String, (i64, i64)> {
     totals
 }
 
+fn number(text: &str) -> i64 {
+    text.replace(',', "")
+        .trim_end_matches(".0")
+        .parse()
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// One holding as the files describe it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct HandHolding {
+    isin: String,
+    instrument_name: String,
+    asset_group: String,
+    price: i64,
+    quantity: i64,
+    valuation: i64,
+}
+
+/// account number → (customer, broker, account name, holdings), by hand from the files.
+fn hand_accounts(dir: &Path) -> HashMap<String, (String, String, String, Vec<HandHolding>)> {
+    let instruments: HashMap<String, (String, String)> =
+        read_table(&dir.join("asset_group_info_set.csv"))
+            .into_iter()
+            .map(|r| {
+                (
+                    r["ISIN"].clone(),
+                    (r["종목명"].clone(), r["자산그룹"].clone()),
+                )
+            })
+            .collect();
+    let mut out: HashMap<String, (String, String, String, Vec<HandHolding>)> = HashMap::new();
+    for row in read_table(&dir.join("account_asset_info_set.csv")) {
+        let (price, quantity) = (number(&row["현재가"]), number(&row["보유수량"]));
+        let (name, group) = instruments[&row["ISIN"]].clone();
+        let entry = out.entry(row["계좌번호"].clone()).or_insert_with(|| {
+            (
+                row["고객이름"].clone(),
+                row["증권사"].clone(),
+                row["계좌명"].clone(),
+                Vec::new(),
+            )
+        });
+        entry.3.push(HandHolding {
+            isin: row["ISIN"].clone(),
+            instrument_name: name,
+            asset_group: group,
+            price,
+            quantity,
+            valuation: price * quantity,
+        });
+    }
+    out
+}
+
+fn served_holdings(list: &Value) -> Vec<HandHolding> {
+    let mut out: Vec<HandHolding> = list
+        .as_array()
+        .expect("holdings")
+        .iter()
+        .map(|h| HandHolding {
+            isin: h["isin"].as_str().expect("isin").into(),
+            instrument_name: h["instrument_name"].as_str().expect("name").into(),
+            asset_group: h["asset_group"].as_str().expect("group").into(),
+            price: h["price"].as_i64().expect("price"),
+            quantity: h["quantity"].as_i64().expect("quantity"),
+            valuation: h["valuation"].as_i64().expect("valuation"),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 fn return_rate(profit: i64, principal: i64) -> Option<f64> {
     if principal == 0 {
         return None;
@@ -81,6 +153,7 @@ async fn check_every_account_against_hand_computation(
     token: &str,
 ) -> usize {
     let expected = hand_totals(dir);
+    let hand = hand_accounts(dir);
     let (s, list) = app.get("/api/investments", token).await;
     assert_eq!(s, StatusCode::OK);
     let list = list.as_array().expect("array").clone();
@@ -95,37 +168,94 @@ async fn check_every_account_against_hand_computation(
             Some(r) => assert_eq!(a["return_rate"].as_f64(), Some(r), "{number}"),
             None => assert!(a["return_rate"].is_null()),
         }
-        // The holdings add up to the total, cash included.
+        // Every holding as the files say: instrument name, asset group, price, quantity,
+        // valuation = quantity × price; zero quantities only when asked for.
+        let (_, broker, account_name, mut want) = hand[number].clone();
+        want.sort();
+        assert_eq!(a["broker"], broker.as_str(), "{number}");
+        assert_eq!(a["account_name"], account_name.as_str(), "{number}");
         let id = a["id"].as_i64().expect("id");
-        let (_, holdings) = app
+        let (_, all) = app
             .get(
                 &format!("/api/v1/accounts/{id}/holdings?include_zero=true"),
                 token,
             )
             .await;
-        let sum: i64 = holdings
+        assert_eq!(served_holdings(&all), want, "{number}");
+        assert_eq!(
+            want.iter().map(|h| h.valuation).sum::<i64>(),
+            total,
+            "{number}: the holdings add up to the total, cash included"
+        );
+        let (_, shown) = app
+            .get(&format!("/api/v1/accounts/{id}/holdings"), token)
+            .await;
+        let nonzero: Vec<HandHolding> = want.iter().filter(|h| h.quantity != 0).cloned().collect();
+        assert_eq!(served_holdings(&shown), nonzero, "{number}");
+        // Allocation: valuations summed by asset group; shares add up to 100 %.
+        let mut groups: HashMap<String, i64> = HashMap::new();
+        for h in &want {
+            *groups.entry(h.asset_group.clone()).or_default() += h.valuation;
+        }
+        groups.retain(|_, v| *v != 0);
+        let (_, allocation) = app
+            .get(&format!("/api/v1/accounts/{id}/allocation"), token)
+            .await;
+        assert_eq!(allocation["total"], total, "{number}");
+        let served: HashMap<String, i64> = allocation["groups"]
             .as_array()
-            .expect("h")
+            .expect("groups")
             .iter()
-            .map(|h| h["valuation"].as_i64().expect("v"))
+            .filter(|g| g["valuation"].as_i64() != Some(0))
+            .map(|g| {
+                (
+                    g["asset_group"].as_str().expect("group").to_string(),
+                    g["valuation"].as_i64().expect("valuation"),
+                )
+            })
+            .collect();
+        assert_eq!(served, groups, "{number}");
+        let shares: i64 = allocation["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| g["share_bp"].as_i64().expect("share"))
             .sum();
-        assert_eq!(sum, total, "{number}");
+        assert_eq!(shares, 10_000, "{number}");
     }
     list.len()
 }
 
-#[tokio::test]
-async fn the_real_provider_files_load_with_no_rejects_and_match_a_hand_computation() {
+fn seed_dataset() -> Option<std::path::PathBuf> {
     let Some(dir) = std::env::var_os("GINKGO_SEED_DATASET") else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must set GINKGO_SEED_DATASET"
         );
         eprintln!("skipped: GINKGO_SEED_DATASET is not set");
+        return None;
+    };
+    Some(std::path::PathBuf::from(dir))
+}
+
+#[tokio::test]
+async fn the_real_provider_files_load_with_no_rejects_and_match_a_hand_computation() {
+    let Some(dir) = seed_dataset() else { return };
+    real_files_match_a_hand_computation(TestApp::spawn().await, &dir).await;
+}
+
+#[tokio::test]
+async fn the_real_provider_files_match_a_hand_computation_on_postgres() {
+    let Some(dir) = seed_dataset() else { return };
+    let Some(app) = TestApp::spawn_postgres().await else {
+        eprintln!("skipped: GINKGO_TEST_POSTGRES_URL is not set");
         return;
     };
-    let dir = std::path::PathBuf::from(dir);
-    let app = TestApp::spawn().await;
+    real_files_match_a_hand_computation(app, &dir).await;
+}
+
+async fn real_files_match_a_hand_computation(app: TestApp, dir: &Path) {
+    let dir = dir.to_path_buf();
     let run = app.load_dir(&dir, day(2026, 11, 20)).await;
     assert_eq!(run.counts.rows_rejected, 0, "every real row loads");
     assert_eq!(run.accounts_loaded, 50);
