@@ -296,3 +296,48 @@ pub fn upcoming(series: &[RecurringSeries], as_of: NaiveDate, days: u32) -> Vec<
     out.sort_by(|a, b| (a.date, &a.key, a.direction).cmp(&(b.date, &b.key, b.direction)));
     out
 }
+
+/// One day's total bank balance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayBalance {
+    pub date: NaiveDate,
+    /// The sum over the accounts that have a transaction on or before this day; `None` before
+    /// the first transaction of any account.
+    pub balance: Option<Won>,
+}
+
+/// The end-of-day total balance of the customer's bank accounts, for every day of `range`:
+/// per account, the balance after its last transaction on or before the day (rows before the
+/// range set the opening balance), summed over the accounts.
+pub fn daily_balances(txns: &[Txn], range: DateRange) -> Result<Vec<DayBalance>, ChartError> {
+    let mut order: Vec<&Txn> = txns.iter().filter(|t| t.date <= range.to).collect();
+    order.sort_by_key(|t| (t.date, t.time, t.id));
+    let mut balances: HashMap<i64, Won> = HashMap::new();
+    let mut next = 0usize;
+    let mut out = Vec::new();
+    let mut day = range.from;
+    loop {
+        while let Some(t) = order.get(next) {
+            if t.date > day {
+                break;
+            }
+            balances.insert(t.account_id, t.balance_after);
+            next += 1;
+        }
+        let balance = if balances.is_empty() {
+            None
+        } else {
+            let mut sum = Won::ZERO;
+            for b in balances.values() {
+                sum = sum.checked_add(*b)?;
+            }
+            Some(sum)
+        };
+        out.push(DayBalance { date: day, balance });
+        match day.succ_opt() {
+            Some(d) if d <= range.to => day = d,
+            _ => break,
+        }
+    }
+    Ok(out)
+}

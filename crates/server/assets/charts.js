@@ -2,7 +2,7 @@
 // Each chart is a <figure> with a caption, an SVG with <title>/<desc>, and a tooltip that
 // follows the pointer or the keyboard (focus the chart, then ←/→).
 import { h, s, clear } from './dom.js';
-import { compactWon, won } from './format.js';
+import { compactWon, compactWonTicks, won } from './format.js';
 
 function niceStep(range, count) {
   const raw = range / Math.max(count, 1);
@@ -73,7 +73,8 @@ export function xyChart({ caption, labels, series, fmt = won, height = 240, empt
   const yMax = yTicks[yTicks.length - 1];
 
   const labelWidth = (text) => Array.from(text).reduce((w, c) => w + (c.charCodeAt(0) > 0x2000 ? 11 : 6.6), 0);
-  const left = Math.ceil(Math.max(40, ...yTicks.map((v) => labelWidth(compactWon(v)))) + 10);
+  const tickLabels = compactWonTicks(yTicks);
+  const left = Math.ceil(Math.max(40, ...tickLabels.map((l) => labelWidth(l))) + 10);
   return observe(f, (W) => {
     const m = { l: left, r: 12, t: 12, b: 28 };
     const H = height;
@@ -88,10 +89,10 @@ export function xyChart({ caption, labels, series, fmt = won, height = 240, empt
       'aria-labelledby': `${f.id}-t ${f.id}-d`, class: 'chart-svg' },
       s('title', { id: `${f.id}-t` }, f.fig.querySelector('figcaption').textContent),
       s('desc', { id: `${f.id}-d` }, desc));
-    for (const t of yTicks) {
+    yTicks.forEach((t, i) => {
       svg.appendChild(s('line', { class: 'grid', x1: m.l, x2: W - m.r, y1: yAt(t), y2: yAt(t) }));
-      svg.appendChild(s('text', { class: 'axis', x: m.l - 6, y: yAt(t) + 4, 'text-anchor': 'end' }, compactWon(t)));
-    }
+      svg.appendChild(s('text', { class: 'axis', x: m.l - 6, y: yAt(t) + 4, 'text-anchor': 'end' }, tickLabels[i]));
+    });
     const every = Math.max(1, Math.ceil(n / Math.max(2, Math.floor(iw / 64))));
     labels.forEach((l, i) => {
       if (i % every === 0) svg.appendChild(s('text', { class: 'axis', x: xAt(i), y: H - 8, 'text-anchor': 'middle' }, l));

@@ -15,15 +15,30 @@ export function won(n) {
   return groupDigits(n) + '원';
 }
 
+/** A count or quantity, grouped the same way in every language: 1234 → "1,234". */
+export function count(n) {
+  if (n === null || n === undefined || Number.isNaN(Number(n))) return '–';
+  return groupDigits(n);
+}
+
 /** A signed amount: "+12,000원" / "-3,000원". */
 export function signedWon(n) {
   return (Number(n) > 0 ? '+' : '') + won(n);
 }
 
-/** Short axis labels: "1.2억원", "350만원" (ko) or "1.2M원" (en). */
-export function compactWon(n) {
+/** Short axis labels: "1.2억원", "350만원" (ko) or "1.2M원" (en), with `digits` significant digits. */
+export function compactWon(n, digits = 3) {
   const locale = lang() === 'ko' ? 'ko-KR' : 'en-US';
-  return new Intl.NumberFormat(locale, { notation: 'compact', maximumSignificantDigits: 3 }).format(n) + '원';
+  return new Intl.NumberFormat(locale, { notation: 'compact', maximumSignificantDigits: digits }).format(n) + '원';
+}
+
+/** Compact labels for axis ticks, with just enough digits that no two ticks read the same. */
+export function compactWonTicks(values) {
+  for (let digits = 3; digits <= 8; digits += 1) {
+    const labels = values.map((v) => compactWon(v, digits));
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return values.map((v) => won(v));
 }
 
 export function percent(x) {
@@ -65,6 +80,16 @@ export function dateTime(ts) {
   return new Intl.DateTimeFormat(lang() === 'ko' ? 'ko-KR' : 'en-US', {
     dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Seoul',
   }).format(dt);
+}
+
+/** "2026-11" → "2026년 11월" / "Nov 2026". */
+export function month(ym) {
+  const m = /^(\d{4})-(\d{2})$/.exec(String(ym));
+  if (!m) return String(ym);
+  const dt = new Date(Number(m[1]), Number(m[2]) - 1, 1);
+  return lang() === 'ko'
+    ? new Intl.DateTimeFormat('ko-KR', { year: 'numeric', month: 'long' }).format(dt)
+    : new Intl.DateTimeFormat('en-US', { year: 'numeric', month: 'short' }).format(dt);
 }
 
 /** YYYY-MM-DD of a Date, in local time. */

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
             .merge(routes::system::routes())
             .merge(routes::auth::routes())
             .merge(routes::investments::routes())
+            .merge(routes::assets::routes())
             .merge(routes::deposits::routes())
             .merge(routes::batch::routes())
             .merge(routes::bank::routes())

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, bank, batch, deposits, insight, investments, system};
+use crate::routes::{assets, auth, bank, batch, deposits, insight, investments, system};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +19,8 @@ use crate::routes::{auth, bank, batch, deposits, insight, investments, system};
         auth::signup, auth::login, auth::refresh, auth::logout, auth::claim, auth::me,
         investments::list_accounts, investments::account_detail, investments::account_holdings,
         investments::account_allocation, investments::account_history, investments::total_allocation,
-        investments::total_history, investments::legacy_investments, investments::legacy_holdings,
+        investments::total_history, assets::history, investments::legacy_investments,
+        investments::legacy_holdings,
         deposits::create, deposits::confirm, deposits::list, deposits::attempts, deposits::legacy_create,
         deposits::legacy_confirm,
         batch::runs, batch::run, batch::findings, batch::rejects_csv,

@@ -3,6 +3,8 @@
 #[path = "api/helpers.rs"]
 mod helpers;
 
+#[path = "api/assets.rs"]
+mod assets;
 #[path = "api/attacks.rs"]
 mod attacks;
 #[path = "api/auth.rs"]

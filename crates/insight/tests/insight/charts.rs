@@ -256,3 +256,42 @@ proptest! {
         prop_assert_eq!(w_out, expected_out);
     }
 }
+
+#[test]
+fn daily_balances_carry_each_accounts_last_balance_forward() {
+    use ginkgo_insight::charts::daily_balances;
+    use ginkgo_insight::txn::Direction;
+    let d = |day: u32| date(2026, 11, day);
+    let row = |id: i64, account: i64, day: u32, balance: i64| {
+        let mut t = Txn::new(id, d(day), Direction::In, Won::new(1), "memo");
+        t.account_id = account;
+        t.balance_after = Won::new(balance);
+        t
+    };
+    // A later row of the same day wins; rows after the range are ignored.
+    let mut late = row(4, 1, 4, 500);
+    late.time = chrono::NaiveTime::from_hms_opt(23, 0, 0);
+    let txns = vec![
+        late,
+        row(3, 2, 4, 5_050),
+        row(2, 1, 4, 700),
+        row(1, 1, 2, 1_000),
+        row(5, 1, 9, 1),
+    ];
+    let range = DateRange::new(d(1), d(5)).expect("range");
+    let days = daily_balances(&txns, range).expect("sums");
+    let got: Vec<(u32, Option<i64>)> = days
+        .iter()
+        .map(|p| (chrono::Datelike::day(&p.date), p.balance.map(Won::get)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (1, None),
+            (2, Some(1_000)),
+            (3, Some(1_000)),
+            (4, Some(500 + 5_050)),
+            (5, Some(500 + 5_050)),
+        ]
+    );
+}

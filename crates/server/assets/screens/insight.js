@@ -3,7 +3,7 @@
 import { h, link } from '../dom.js';
 import { t } from '../i18n.js';
 import { getOr, post, put, del, query as q } from '../api.js';
-import { won, date, shortDate, daysAgo, isoDay } from '../format.js';
+import { won, date, shortDate, daysAgo, isoDay, month } from '../format.js';
 import { page, card, notice, errorText, table, cell, empty, field, button } from '../ui.js';
 import { xyChart, hbarChart } from '../charts.js';
 import { categories, categoryName } from './common.js';
@@ -118,7 +118,7 @@ export async function insight({ app, query }) {
     cell(r.status === 'active' ? date(r.next_date) : '–'),
     cell(h('span', { class: `badge badge-${r.status}` }, t(`insight.status.${r.status}`, null) || r.status))));
   const monthRows = (monthly || []).filter((m) => m.income || m.spending).map((m) => h('tr', {},
-    cell(m.month), cell(won(m.income), { class: 'num in' }), cell(won(m.spending), { class: 'num out' }), cell(won(m.net), { class: 'num strong' })));
+    cell(month(m.month)), cell(won(m.income), { class: 'num in' }), cell(won(m.spending), { class: 'num out' }), cell(won(m.net), { class: 'num strong' })));
   return {
     title: t('insight.title'),
     node: page(t('insight.title'), card(null, filters),

@@ -2,7 +2,7 @@
 import { h, link } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, getOr } from '../api.js';
-import { won, signedWon, percent, date, shortDate } from '../format.js';
+import { won, signedWon, percent, date, shortDate, count } from '../format.js';
 import { page, card, stat, table, cell, trendClass, empty } from '../ui.js';
 import { xyChart, donutChart } from '../charts.js';
 
@@ -17,11 +17,15 @@ function claimPrompt() {
 
 export async function summary({ app }) {
   const unclaimed = app.me.role === 'customer' && app.me.customer_id === null;
-  const [accounts, banks, history] = await Promise.all([
+  const [accounts, banks, days] = await Promise.all([
     unclaimed ? [] : get('/api/v1/accounts'),
     getOr('/api/v1/bank/accounts', null),
-    unclaimed ? [] : get('/api/v1/history'),
+    get('/api/v1/assets/history'),
   ]);
+  // From the first day that has a figure: investments from the daily snapshots, bank accounts
+  // from their balances; the last day is today's live total.
+  const firstKnown = days.findIndex((d) => d.investments !== null || d.bank !== null);
+  const history = firstKnown < 0 ? [] : days.slice(firstKnown);
   const bankList = banks || [];
   const investTotal = sum(accounts.map((a) => a.total_assets));
   const bankTotal = sum(bankList.map((b) => b.balance));
@@ -49,8 +53,9 @@ export async function summary({ app }) {
     caption: t('summary.chart'),
     labels: history.map((p) => shortDate(p.date)),
     series: [
-      { name: t('invest.totalAssets'), values: history.map((p) => p.total_assets) },
-      { name: t('invest.principal'), values: history.map((p) => p.principal) },
+      { name: t('summary.series.total'), values: history.map((p) => p.total) },
+      { name: t('summary.investTotal'), values: history.map((p) => p.investments) },
+      { name: t('summary.bankTotal'), values: history.map((p) => p.bank) },
     ],
     empty: t('chart.empty'),
   });
@@ -86,7 +91,7 @@ export async function account({ params }) {
     return h('tr', { class: cash ? 'cash-row' : '', 'data-isin': x.isin },
       cell(cash ? t('invest.cash') : x.instrument_name, { class: 'strong' }),
       cell(x.asset_group),
-      cell(cash ? '–' : x.quantity.toLocaleString(), { class: 'num' }),
+      cell(cash ? '–' : count(x.quantity), { class: 'num' }),
       cell(cash ? '–' : won(x.price), { class: 'num' }),
       cell(won(x.valuation), { class: 'num', 'data-testid': cash ? 'cash-valuation' : null }),
       cell(x.isin, { class: 'mono' }));

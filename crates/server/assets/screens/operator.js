@@ -2,10 +2,10 @@
 import { h, link } from '../dom.js';
 import { t } from '../i18n.js';
 import { get } from '../api.js';
-import { date, dateTime } from '../format.js';
+import { count, date, dateTime } from '../format.js';
 import { page, card, table, cell, empty, stat } from '../ui.js';
 
-const n = (x) => Number(x).toLocaleString();
+const n = (x) => count(x);
 
 export async function runs() {
   const list = await get('/api/v1/batch/runs');
@@ -34,7 +34,7 @@ export async function run({ params }) {
   const where = (x) => `${x.file} : ${x.line ?? '–'}${x.column ? ` · ${x.column}` : ''}`;
   // A bad day can have many thousands of findings: the page shows the first ones, the CSV all.
   const LIMIT = 500;
-  const more = (n) => (n > LIMIT ? h('p', { class: 'muted' }, t('ops.truncated', { shown: LIMIT, total: n.toLocaleString() })) : null);
+  const more = (n) => (n > LIMIT ? h('p', { class: 'muted' }, t('ops.truncated', { shown: LIMIT, total: count(n) })) : null);
   const rejects = f.rejects.slice(0, LIMIT).map((x) => h('tr', {}, cell(where(x), { class: 'mono' }), cell(x.value ?? '', { class: 'memo' }), cell(x.reason)));
   const warnings = f.warnings.slice(0, LIMIT).map((x) => h('tr', {}, cell(where(x), { class: 'mono' }), cell(x.value ?? '', { class: 'memo' }), cell(x.message)));
   return {

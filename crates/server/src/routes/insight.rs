@@ -50,7 +50,7 @@ pub struct RangeQuery {
     pub to: Option<NaiveDate>,
 }
 
-fn range(q: &RangeQuery) -> ApiResult<DateRange> {
+pub(crate) fn range(q: &RangeQuery) -> ApiResult<DateRange> {
     let to = q.to.unwrap_or_else(today_kst);
     let from = q.from.unwrap_or(to - Duration::days(90));
     if (to - from).num_days() > 366 * 5 {
@@ -61,7 +61,7 @@ fn range(q: &RangeQuery) -> ApiResult<DateRange> {
     DateRange::new(from, to).map_err(|e| ApiError::validation(e.to_string()))
 }
 
-async fn txns(
+pub(crate) async fn txns(
     state: &AppState,
     user: &AuthUser,
     from: Option<NaiveDate>,

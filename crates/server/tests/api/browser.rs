@@ -126,7 +126,44 @@ async fn a_customer_logs_in_and_sees_every_account_and_the_right_total() {
     b.exec("document.querySelector('.chart-svg').focus();", json!([]))
         .await;
     let tip = b.wait_text(".chart-tip").await;
-    assert!(tip.contains('원'), "{tip}");
+    // The last point is today: the total over time ends at the grand total.
+    assert!(tip.contains(&won(total)), "{tip}");
+    b.exec("document.activeElement.blur();", json!([])).await;
+    // The value axis never labels two ticks alike, however narrow the range.
+    let ticks = b
+        .exec(
+            "return Array.from(document.querySelectorAll('.chart-svg text.axis[text-anchor=end]'), (e) => e.textContent);",
+            json!([]),
+        )
+        .await;
+    let ticks: Vec<&str> = ticks
+        .as_array()
+        .expect("ticks")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let distinct: std::collections::HashSet<&&str> = ticks.iter().collect();
+    assert!(
+        ticks.len() >= 2 && distinct.len() == ticks.len(),
+        "{ticks:?}"
+    );
+    // The pointer shows the values under it: the right end is today, the left end another day.
+    let width = b
+        .exec(
+            "return Math.round(document.querySelector('.chart-svg').getBoundingClientRect().width);",
+            json!([]),
+        )
+        .await
+        .as_i64()
+        .expect("width");
+    b.hover(".chart-svg", width / 2 - 14).await;
+    let right = b.wait_text(".chart-tip").await;
+    assert!(right.contains(&won(total)), "{right}");
+    b.hover(".chart-svg", -(width / 2) + 60).await;
+    let left = b
+        .wait_text_where(".chart-tip", "another day's values", |t| t != right)
+        .await;
+    assert!(left.contains('원'), "{left}");
     b.screenshot("summary-desktop").await;
     b.quit().await;
 }

@@ -400,6 +400,30 @@ impl Browser {
         }
     }
 
+    /// Moves the mouse (a real pointer event, as a person's hand would) onto the first element
+    /// matching `css`, `dx` pixels right of its centre.
+    pub async fn hover(&self, css: &str, dx: i64) {
+        let found = self
+            .cmd(
+                "POST",
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        let key = "element-6066-11e4-a52e-4f735466cecf";
+        let id = found["value"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("hover: no element {css}: {found}"))
+            .to_string();
+        let actions = json!({"actions": [{"type": "pointer", "id": "mouse",
+            "parameters": {"pointerType": "mouse"},
+            "actions": [{"type": "pointerMove", "duration": 0, "origin": {key: id}, "x": dx, "y": 0}]}]});
+        let v = self.cmd("POST", "/actions", actions).await;
+        if let Some(e) = Self::error(&v) {
+            panic!("hover {css}: {e}");
+        }
+    }
+
     /// Deletes the cookie `name` visible to the current page.
     pub async fn delete_cookie(&self, name: &str) {
         self.cmd("DELETE", &format!("/cookie/{name}"), Value::Null)
