@@ -25,14 +25,20 @@ pub enum BenchCommand {
         #[arg(long, default_value = "target/bench/provider")]
         dir: PathBuf,
     },
-    /// HTTP load against a running server: `holdings`, `summary` or `deposits`.
+    /// HTTP load against a running server: `holdings`, `summary` or `deposits`, as one login
+    /// (`--email`, `--password`) or as many customers (`--customers N`, which makes their logins
+    /// in the server's database, given by --database-url, and picks one at random per request).
     Http {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        password: String,
+        #[arg(long, required_unless_present = "customers")]
+        email: Option<String>,
+        #[arg(long, required_unless_present = "customers")]
+        password: Option<String>,
+        /// Log in as this many different customers (logins `bench-N@ginkgo.bench` are created
+        /// for the first N customers of the database when missing).
+        #[arg(long, conflicts_with_all = ["email", "password"])]
+        customers: Option<usize>,
         #[arg(long, default_value = "holdings", value_parser = ["holdings", "summary", "deposits"])]
         scenario: String,
         #[arg(long, default_value_t = 64)]
@@ -105,14 +111,24 @@ pub async fn run(cmd: BenchCommand, config: &Config) -> anyhow::Result<()> {
             url,
             email,
             password,
+            customers,
             scenario,
             connections,
             duration,
         } => {
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(connections)
+                .http1_only()
+                .build()?;
+            let logins = match (customers, email, password) {
+                (Some(n), _, _) => bench_logins(&client, &url, config, n).await?,
+                (None, Some(e), Some(p)) => vec![log_in(&client, &url, &e, &p).await?],
+                _ => bail!("give --email and --password, or --customers"),
+            };
             http(
+                client,
                 &url,
-                &email,
-                &password,
+                logins,
                 &scenario,
                 connections,
                 Duration::from_secs(duration),
@@ -184,25 +200,28 @@ struct Stats {
     errors: u64,
 }
 
-async fn http(
+/// One customer's session and the account the load uses.
+#[derive(Clone)]
+struct BenchLogin {
+    token: String,
+    holder: String,
+    account_id: i64,
+    account_number: String,
+}
+
+async fn log_in(
+    client: &reqwest::Client,
     url: &str,
     email: &str,
     password: &str,
-    scenario: &str,
-    connections: usize,
-    duration: Duration,
-) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .http1_only()
-        .build()?;
+) -> anyhow::Result<BenchLogin> {
     let login: Value = client
         .post(format!("{url}/api/v1/auth/login"))
         .json(&json!({"email": email, "password": password}))
         .send()
         .await?
         .error_for_status()
-        .context("login failed")?
+        .with_context(|| format!("login of {email} failed"))?
         .json()
         .await?;
     let token = login["access_token"]
@@ -223,24 +242,99 @@ async fn http(
     let first = accounts
         .as_array()
         .and_then(|a| a.first())
-        .context("the login has no accounts")?;
-    let id = first["id"].as_i64().context("id")?;
-    let number = first["account_number"]
-        .as_str()
-        .context("number")?
-        .to_string();
+        .with_context(|| format!("{email} has no accounts"))?;
+    Ok(BenchLogin {
+        token,
+        holder,
+        account_id: first["id"].as_i64().context("id")?,
+        account_number: first["account_number"]
+            .as_str()
+            .context("number")?
+            .to_string(),
+    })
+}
+
+/// Logins for the first `n` customers of the server's database (made when missing, with one
+/// password hash shared by all), each logged in over HTTP.
+async fn bench_logins(
+    client: &reqwest::Client,
+    url: &str,
+    config: &Config,
+    n: usize,
+) -> anyhow::Result<Vec<BenchLogin>> {
+    const PASSWORD: &str = "ginkgo-bench-password";
+    let store = crate::open_store(config).await?;
+    let hash =
+        ginkgo_server::auth::hash_password(PASSWORD).map_err(|e| anyhow::anyhow!(e.message))?;
+    let t = Instant::now();
+    // Customers in account order; one whose record already has another login is passed over.
+    let mut seen = std::collections::HashSet::new();
+    let mut emails = Vec::new();
+    for a in store.accounts(ginkgo_store::Scope::Operator).await? {
+        if emails.len() == n {
+            break;
+        }
+        if !seen.insert(a.customer_id) {
+            continue;
+        }
+        let email = format!("bench-{}@ginkgo.bench", a.customer_id);
+        if store.credentials_by_email(&email).await?.is_none() {
+            match store
+                .create_user(ginkgo_store::NewUser {
+                    email: email.clone(),
+                    password_hash: hash.clone(),
+                    role: ginkgo_store::Role::Customer,
+                    customer_id: Some(a.customer_id),
+                })
+                .await
+            {
+                Ok(_) => {}
+                Err(ginkgo_store::StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        emails.push(email);
+    }
+    if emails.len() < n {
+        bail!(
+            "the database holds only {} customers without a login of their own",
+            emails.len()
+        );
+    }
+    let mut logins = Vec::new();
+    for chunk in emails.chunks(8) {
+        let batch = futures_util::future::try_join_all(
+            chunk.iter().map(|e| log_in(client, url, e, PASSWORD)),
+        )
+        .await?;
+        logins.extend(batch);
+    }
+    println!(
+        "{n} customers logged in in {:.1} s; each request picks one at random",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(logins)
+}
+
+async fn http(
+    client: reqwest::Client,
+    url: &str,
+    logins: Vec<BenchLogin>,
+    scenario: &str,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<()> {
+    let logins = Arc::new(logins);
     let deadline_warm = Instant::now() + Duration::from_secs(2);
     let deadline = deadline_warm + duration;
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (client, token, url, scenario, number, holder, done) = (
+    for worker in 0..connections {
+        let (client, logins, url, scenario, done) = (
             client.clone(),
-            token.clone(),
+            logins.clone(),
             url.to_string(),
             scenario.to_string(),
-            number.clone(),
-            holder.clone(),
             done.clone(),
         );
         tasks.push(tokio::spawn(async move {
@@ -248,22 +342,26 @@ async fn http(
                 latencies_us: Vec::with_capacity(100_000),
                 errors: 0,
             };
+            // A small deterministic generator per worker picks the customer of each request.
+            let mut pick = ginkgo_domain::rng::SplitMix64::new(0x9E37_79B9 ^ worker as u64);
             loop {
                 let start = Instant::now();
                 if start >= deadline {
                     break;
                 }
+                let who = &logins[pick.below(logins.len() as u64) as usize];
+                let (token, id) = (&who.token, who.account_id);
                 let ok = match scenario.as_str() {
                     "holdings" => {
                         get_ok(
                             &client,
                             &format!("{url}/api/v1/accounts/{id}/holdings"),
-                            &token,
+                            token,
                         )
                         .await
                     }
-                    "summary" => get_ok(&client, &format!("{url}/api/v1/accounts"), &token).await,
-                    _ => deposit(&client, &url, &token, &number, &holder).await,
+                    "summary" => get_ok(&client, &format!("{url}/api/v1/accounts"), token).await,
+                    _ => deposit(&client, &url, token, &who.account_number, &who.holder).await,
                 };
                 if start >= deadline_warm {
                     if ok {
@@ -297,7 +395,8 @@ async fn http(
         "requests"
     };
     println!(
-        "{scenario}: {} {unit} in {} s = {:.0}/s with {connections} connections; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {errors} errors",
+        "{scenario} as {} customer(s): {} {unit} in {} s = {:.0}/s with {connections} connections; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {errors} errors",
+        logins.len(),
         all.len(),
         duration.as_secs(),
         all.len() as f64 / duration.as_secs_f64(),
