@@ -21,6 +21,7 @@ pub mod recurring;
 pub mod txn;
 
 pub use categorize::{
+    DictionaryMatcher,
     BuildError, Categorized, Categorizer, Change, MemoGroup, MemoGroups, Preview, Rule, RuleKind,
     Source, preview, preview_rules, recompute_for_rule_change,
 };
