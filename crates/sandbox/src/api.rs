@@ -297,10 +297,20 @@ pub(crate) fn append_rows(
         balance = match direction {
             Direction::Deposit => balance.checked_add(amount),
             Direction::Withdrawal | Direction::Payment => balance.checked_sub(amount),
+            // `기타` has no direction of its own: the row's after_balance_amt says which way the
+            // money went, and must be the balance plus or minus the amount.
             Direction::Other => {
-                return Err(SandboxError::InvalidRow(
-                    "inout_type must be 입금, 출금 or 지급".into(),
-                ));
+                let after = parse_wire_amount("after_balance_amt", &row.after_balance_amt)
+                    .map_err(bad)?;
+                let up = balance.checked_add(amount).ok();
+                let down = balance.checked_sub(amount).ok();
+                if up == Some(after) || down == Some(after) {
+                    Ok(after)
+                } else {
+                    return Err(SandboxError::InvalidRow(
+                        "a 기타 row needs after_balance_amt = balance ± tran_amt".into(),
+                    ));
+                }
             }
         }
         .map_err(|e| SandboxError::InvalidRow(e.to_string()))?;

@@ -19,7 +19,7 @@
 //! | `POST /v2.0/transfer/withdraw/fin_num` | Withdraw transfer (§9.1), testbed mode only: validates the request, the contracted account (A0322) and the day's limit, and answers the live `wd_limit_remain_amt`. |
 //! | `GET/POST /_sandbox/faults` | Read / replace the [`Faults`] (JSON). Local admin, unauthenticated: bind the sandbox to loopback. |
 //! | `POST /_sandbox/revoke` | `{"user_seq_no": "…"}`: revokes every token issued to the user so far (the user withdrew consent at the center); API calls then answer O0002 and refreshes O0014. |
-//! | `POST /_sandbox/accounts/{fintech_use_num}/rows` | "The bank got new transactions": appends rows (a JSON list of transaction-list rows; `after_balance_amt` is computed) after the account's last row. |
+//! | `POST /_sandbox/accounts/{fintech_use_num}/rows` | "The bank got new transactions": appends rows (a JSON list of transaction-list rows; `after_balance_amt` is computed, except for `기타` rows, whose given balance tells the direction) after the account's last row. |
 //! | `GET /_sandbox/health` | `ok`. |
 //!
 //! # Redirect URIs
@@ -381,7 +381,8 @@ impl SandboxHandle {
 
     /// "The bank got new transactions": appends rows after the account's last one. Each row
     /// gives `tran_date`, `tran_time`, `inout_type` (`입금` or `출금`), `print_content`,
-    /// `tran_amt` and optionally `tran_type`/`branch_name`; `after_balance_amt` is computed.
+    /// `tran_amt` and optionally `tran_type`; `after_balance_amt` is computed (a `기타` row gives
+    /// it, as the balance plus or minus the amount).
     /// Answers the rows as stored.
     pub fn append_rows(
         &self,
@@ -389,6 +390,25 @@ impl SandboxHandle {
         rows: &[TransactionRow],
     ) -> Result<Vec<GeneratedRow>, SandboxError> {
         api::append_rows(&self.inner, fintech_use_num, rows)
+    }
+
+    /// Forgets everything a restart of the sandbox process loses (codes, registrations,
+    /// refresh tokens, revocations, appended rows, the day's `bank_tran_id`s, withdraw limits),
+    /// keeping the generated world and the signing key: access tokens still verify, but the
+    /// user has no registered accounts any more.
+    pub fn simulate_restart(&self) {
+        let mut m = self.inner.lock();
+        m.codes.clear();
+        m.registrations.clear();
+        m.refresh_jtis.clear();
+        m.spent_refresh_jtis.clear();
+        m.user_jtis.clear();
+        m.revoked_jtis.clear();
+        m.appended.clear();
+        m.list_queries.clear();
+        m.withdraw_left.clear();
+        m.tran_id_day = None;
+        m.tran_ids.clear();
     }
 
     /// Every transaction-list query received so far, oldest first.

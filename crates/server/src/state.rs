@@ -23,6 +23,7 @@ struct Inner {
     bank: Option<Arc<dyn OpenBankingApi>>,
     cipher: Option<TokenCipher>,
     cache: ReadCache,
+    categorizers: crate::bank::CategorizerCache,
 }
 
 impl AppState {
@@ -59,6 +60,7 @@ impl AppState {
                 decoy_hash: crate::auth::decoy_hash(),
                 bank,
                 cipher,
+                categorizers: Default::default(),
             }),
         })
     }
@@ -82,6 +84,7 @@ impl AppState {
                         decoy_hash: crate::auth::decoy_hash(),
                         bank: None,
                         cipher: None,
+                        categorizers: Default::default(),
                     }),
                 }
             }
@@ -118,6 +121,11 @@ impl AppState {
 
     pub fn cipher(&self) -> Option<&TokenCipher> {
         self.inner.cipher.as_ref()
+    }
+
+    /// Categorisers per login and rule set (see [`crate::bank::CategorizerCache`]).
+    pub fn categorizers(&self) -> &crate::bank::CategorizerCache {
+        &self.inner.categorizers
     }
 }
 

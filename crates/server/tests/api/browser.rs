@@ -1042,10 +1042,18 @@ async fn bank_account_names_and_memos_containing_markup_show_as_text_and_never_r
     let alias = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>";
     let bank_name = "<img src=x onerror=window.__xss=3>은행";
     let memo = "<img src=x onerror=window.__xss=4><b>카페</b>";
+    let link_id = app
+        .store
+        .bank_link(user_id)
+        .await
+        .expect("link")
+        .expect("linked")
+        .id;
     let stored = app
         .store
         .upsert_bank_accounts(
             user_id,
+            link_id,
             vec![ginkgo_store::BankAccountInfo {
                 fintech_use_num: "199003328000000000000001".into(),
                 bank_name: bank_name.into(),
