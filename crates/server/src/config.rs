@@ -108,6 +108,9 @@ pub struct BankConfig {
     /// How long `POST /api/v1/bank/sync` waits for the sync (which runs on its own) before it
     /// answers `202` with the sync's record to poll; under the 30 s request timeout.
     pub sync_wait_seconds: u64,
+    /// Per-request timeout of calls to the center; a timed-out inquiry is retried (up to 3
+    /// times, with backoff), a timed-out code exchange is not.
+    pub request_timeout_seconds: u64,
 }
 
 /// Spending insight.
@@ -142,6 +145,7 @@ impl Default for BankConfig {
             overlap_days: 3,
             sync_lease_seconds: 60,
             sync_wait_seconds: 20,
+            request_timeout_seconds: 10,
         }
     }
 }
@@ -282,6 +286,10 @@ impl Config {
                 self.bank.sync_lease_seconds =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
             }
+            "GINKGO_BANK_REQUEST_TIMEOUT_SECONDS" => {
+                self.bank.request_timeout_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
             "GINKGO_BANK_SYNC_WAIT_SECONDS" => {
                 self.bank.sync_wait_seconds =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
@@ -346,6 +354,12 @@ impl Config {
         if self.bank.sync_wait_seconds > 25 {
             problems.push(
                 "bank.sync_wait_seconds (GINKGO_BANK_SYNC_WAIT_SECONDS) must be at most 25 (requests time out after 30 s)"
+                    .into(),
+            );
+        }
+        if !(1..=120).contains(&self.bank.request_timeout_seconds) {
+            problems.push(
+                "bank.request_timeout_seconds (GINKGO_BANK_REQUEST_TIMEOUT_SECONDS) must be between 1 and 120"
                     .into(),
             );
         }

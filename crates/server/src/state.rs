@@ -33,13 +33,14 @@ impl AppState {
         let (bank, cipher) = match &config.bank.base_url {
             Some(url) => {
                 let b = &config.bank;
-                let client_config = ClientConfig::new(
+                let mut client_config = ClientConfig::new(
                     url,
                     &b.client_id,
                     b.client_secret.expose(),
                     &b.redirect_uri,
                     &b.institution_code,
                 );
+                client_config.timeout = std::time::Duration::from_secs(b.request_timeout_seconds);
                 let tran_ids = Arc::new(StoreTranIds {
                     store: store.clone(),
                     institution_code: b.institution_code.clone(),
