@@ -661,36 +661,45 @@ impl OpenBankingApi for HttpClient {
     }
 
     async fn exchange_code(&self, code: &str) -> Result<TokenSet, BankError> {
-        self.token(TokenRequest {
-            grant_type: "authorization_code".into(),
-            code: Some(code.to_string()),
-            client_id: Some(self.config.client_id.clone()),
-            client_secret: Some(self.config.client_secret.expose().to_string()),
-            redirect_uri: Some(self.config.redirect_uri.clone()),
-            ..Default::default()
-        }, RetryPolicy::SingleUse)
+        self.token(
+            TokenRequest {
+                grant_type: "authorization_code".into(),
+                code: Some(code.to_string()),
+                client_id: Some(self.config.client_id.clone()),
+                client_secret: Some(self.config.client_secret.expose().to_string()),
+                redirect_uri: Some(self.config.redirect_uri.clone()),
+                ..Default::default()
+            },
+            RetryPolicy::SingleUse,
+        )
         .await
     }
 
     async fn refresh_token(&self, refresh_token: &str) -> Result<TokenSet, BankError> {
-        self.token(TokenRequest {
-            grant_type: "refresh_token".into(),
-            client_id: Some(self.config.client_id.clone()),
-            client_secret: Some(self.config.client_secret.expose().to_string()),
-            refresh_token: Some(refresh_token.to_string()),
-            ..Default::default()
-        }, RetryPolicy::SingleUse)
+        self.token(
+            TokenRequest {
+                grant_type: "refresh_token".into(),
+                client_id: Some(self.config.client_id.clone()),
+                client_secret: Some(self.config.client_secret.expose().to_string()),
+                refresh_token: Some(refresh_token.to_string()),
+                ..Default::default()
+            },
+            RetryPolicy::SingleUse,
+        )
         .await
     }
 
     async fn client_credentials(&self) -> Result<TokenSet, BankError> {
-        self.token(TokenRequest {
-            grant_type: "client_credentials".into(),
-            client_id: Some(self.config.client_id.clone()),
-            client_secret: Some(self.config.client_secret.expose().to_string()),
-            scope: Some("oob".into()),
-            ..Default::default()
-        }, RetryPolicy::Idempotent)
+        self.token(
+            TokenRequest {
+                grant_type: "client_credentials".into(),
+                client_id: Some(self.config.client_id.clone()),
+                client_secret: Some(self.config.client_secret.expose().to_string()),
+                scope: Some("oob".into()),
+                ..Default::default()
+            },
+            RetryPolicy::Idempotent,
+        )
         .await
     }
 

@@ -229,7 +229,11 @@ struct RevokeRequest {
 
 async fn revoke(State(inner): State<Shared>, body: axum::body::Bytes) -> Response {
     let Ok(r) = serde_json::from_slice::<RevokeRequest>(&body) else {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "expected {\"user_seq_no\": \"…\"}").into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "expected {\"user_seq_no\": \"…\"}",
+        )
+            .into_response();
     };
     let handle = crate::SandboxHandle { inner };
     match handle.revoke_tokens(&r.user_seq_no) {
@@ -246,13 +250,17 @@ async fn append(
     let rows = match serde_json::from_slice::<Vec<TransactionRow>>(&body) {
         Ok(rows) => rows,
         Err(e) => {
-            return (StatusCode::UNPROCESSABLE_ENTITY, format!("invalid rows: {e}"))
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("invalid rows: {e}"),
+            )
                 .into_response();
         }
     };
     match append_rows(&inner, &fin, &rows) {
-        Ok(stored) => Json(stored.iter().map(GeneratedRow::to_wire).collect::<Vec<_>>())
-            .into_response(),
+        Ok(stored) => {
+            Json(stored.iter().map(GeneratedRow::to_wire).collect::<Vec<_>>()).into_response()
+        }
         Err(e @ SandboxError::UnknownAccount) => {
             (StatusCode::NOT_FOUND, e.to_string()).into_response()
         }
@@ -261,7 +269,14 @@ async fn append(
 }
 
 /// Transaction types an appended row may carry (the generator's own vocabulary).
-const TRAN_TYPES: &[&str] = &["대체", "체크카드", "체크카드취소", "자동이체", "현금", "급여"];
+const TRAN_TYPES: &[&str] = &[
+    "대체",
+    "체크카드",
+    "체크카드취소",
+    "자동이체",
+    "현금",
+    "급여",
+];
 
 pub(crate) fn append_rows(
     inner: &Inner,
@@ -300,8 +315,8 @@ pub(crate) fn append_rows(
             // `기타` has no direction of its own: the row's after_balance_amt says which way the
             // money went, and must be the balance plus or minus the amount.
             Direction::Other => {
-                let after = parse_wire_amount("after_balance_amt", &row.after_balance_amt)
-                    .map_err(bad)?;
+                let after =
+                    parse_wire_amount("after_balance_amt", &row.after_balance_amt).map_err(bad)?;
                 let up = balance.checked_add(amount).ok();
                 let down = balance.checked_sub(amount).ok();
                 if up == Some(after) || down == Some(after) {
@@ -319,7 +334,11 @@ pub(crate) fn append_rows(
             .iter()
             .find(|t| **t == row.tran_type)
             .copied()
-            .unwrap_or(if direction.is_incoming() { "대체" } else { "체크카드" });
+            .unwrap_or(if direction.is_incoming() {
+                "대체"
+            } else {
+                "체크카드"
+            });
         out.push(GeneratedRow {
             date,
             time,
@@ -372,10 +391,11 @@ fn authenticate(inner: &Inner, headers: &HeaderMap, needs: Needs) -> Result<Clai
         }
     }
     let claims = match jwt::verify(inner.config.token_signing_key.as_bytes(), token) {
-        Ok(c) if c.iss == ISSUER && {
-            let m = inner.lock();
-            !m.refresh_jtis.contains(&c.jti) && !m.revoked_jtis.contains(&c.jti)
-        } =>
+        Ok(c)
+            if c.iss == ISSUER && {
+                let m = inner.lock();
+                !m.refresh_jtis.contains(&c.jti) && !m.revoked_jtis.contains(&c.jti)
+            } =>
         {
             c
         }
@@ -933,16 +953,26 @@ fn check_withdraw_fields(inner: &Inner, q: &WithdrawRequest) -> Result<Won, Resp
         return Err(format_error(inner, &format!("{name} 누락")));
     }
     if !matches!(q.cntr_account_type.as_str(), "N" | "C") {
-        return Err(format_error(inner, "약정계좌/계정 구분(cntr_account_type) 값 오류"));
+        return Err(format_error(
+            inner,
+            "약정계좌/계정 구분(cntr_account_type) 값 오류",
+        ));
     }
     if !matches!(q.transfer_purpose.as_str(), "TR" | "ST" | "RC") {
         return Err(format_error(inner, "이체용도(transfer_purpose) 값 오류"));
     }
-    if [&q.recv_client_name, &q.recv_client_bank_code, &q.recv_client_account_num]
-        .iter()
-        .any(|v| v.trim().is_empty())
+    if [
+        &q.recv_client_name,
+        &q.recv_client_bank_code,
+        &q.recv_client_account_num,
+    ]
+    .iter()
+    .any(|v| v.trim().is_empty())
     {
-        return Err(format_error(inner, "최종수취고객정보가 입력되지 않았습니다."));
+        return Err(format_error(
+            inner,
+            "최종수취고객정보가 입력되지 않았습니다.",
+        ));
     }
     let by_fin = q
         .req_client_fintech_use_num
@@ -952,8 +982,7 @@ fn check_withdraw_fields(inner: &Inner, q: &WithdrawRequest) -> Result<Won, Resp
         .req_client_bank_code
         .as_deref()
         .is_some_and(|v| !v.trim().is_empty())
-        && q
-            .req_client_account_num
+        && q.req_client_account_num
             .as_deref()
             .is_some_and(|v| !v.trim().is_empty());
     if by_fin == by_account {
@@ -971,7 +1000,11 @@ fn check_withdraw_fields(inner: &Inner, q: &WithdrawRequest) -> Result<Won, Resp
     }
 }
 
-async fn withdraw(State(inner): State<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn withdraw(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let claims = match authenticate(&inner, &headers, Needs::Transfer) {
         Ok(c) => c,
         Err(r) => return r,

@@ -375,8 +375,7 @@ impl SandboxHandle {
 
     /// The account's current balance (the last row's, appended rows included).
     pub fn balance(&self, fintech_use_num: &str) -> Option<Won> {
-        self.account(fintech_use_num)
-            .map(|a| self.inner.balance(a))
+        self.account(fintech_use_num).map(|a| self.inner.balance(a))
     }
 
     /// "The bank got new transactions": appends rows after the account's last one. Each row

@@ -137,7 +137,10 @@ impl CategorizerCache {
 }
 
 /// The login's categoriser, from the cache.
-pub async fn categorizer_of(state: &AppState, user_id: UserId) -> Result<Arc<Categorizer>, ApiError> {
+pub async fn categorizer_of(
+    state: &AppState,
+    user_id: UserId,
+) -> Result<Arc<Categorizer>, ApiError> {
     let rules = state.store().rules(user_id).await?;
     state.categorizers().get(user_id, &rules)
 }
@@ -600,7 +603,8 @@ impl Drop for SyncLease {
         if !self.released
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
-            let (store, name, holder) = (self.store.clone(), self.name.clone(), self.holder.clone());
+            let (store, name, holder) =
+                (self.store.clone(), self.name.clone(), self.holder.clone());
             rt.spawn(async move {
                 let _ = store.release_lease(&name, &holder).await;
             });
@@ -631,7 +635,8 @@ pub async fn start_sync(state: &AppState, user_id: UserId) -> Result<StartedSync
     let ttl = Duration::seconds(
         i64::try_from(state.config().bank.sync_lease_seconds.max(3)).unwrap_or(60),
     );
-    let Some(lease) = SyncLease::acquire(store.clone(), format!("bank-sync:{user_id}"), ttl).await?
+    let Some(lease) =
+        SyncLease::acquire(store.clone(), format!("bank-sync:{user_id}"), ttl).await?
     else {
         return Err(ApiError::conflict(
             "sync_running",
@@ -657,7 +662,10 @@ pub async fn start_sync(state: &AppState, user_id: UserId) -> Result<StartedSync
                 o.accounts
                     .iter()
                     .any(|a| a.status == "disconnected")
-                    .then(|| "the bank no longer reports some linked accounts; link again to resume them".to_string()),
+                    .then(|| {
+                        "the bank no longer reports some linked accounts; link again to resume them"
+                            .to_string()
+                    }),
             ),
             Err(e) if matches!(e.code, "relink_needed" | "unlinked" | "sync_lease_lost") => {
                 let status = if e.code == "sync_lease_lost" {
@@ -754,7 +762,10 @@ async fn sync_inner(
     };
     // Accounts the bank stopped reporting (for instance after the center lost its
     // registrations): their history stays visible, the sync says so.
-    for gone in known.iter().filter(|k| !accounts.iter().any(|a| a.id == k.id)) {
+    for gone in known
+        .iter()
+        .filter(|k| !accounts.iter().any(|a| a.id == k.id))
+    {
         outcome.accounts.push(AccountSyncOutcome {
             account_id: gone.id,
             added: 0,
@@ -1090,7 +1101,12 @@ pub async fn save_rule(
 
 /// The rule set [`save_rule`] would leave: the saved rule first (with the id it would keep,
 /// `-1` for a new one), then every other rule in its current order.
-pub fn rules_after_save(rules: &[RuleRow], kind: &str, pattern: &str, category: &str) -> Vec<RuleRow> {
+pub fn rules_after_save(
+    rules: &[RuleRow],
+    kind: &str,
+    pattern: &str,
+    category: &str,
+) -> Vec<RuleRow> {
     let existing = same_rule(rules, kind, pattern);
     let saved = RuleRow {
         id: existing.map_or(-1, |r| r.id),
@@ -1131,8 +1147,7 @@ pub async fn scheduled_round(
     interval: std::time::Duration,
 ) -> Option<usize> {
     let store = state.store_arc();
-    let until = Utc::now()
-        + Duration::from_std(interval).unwrap_or(Duration::minutes(1));
+    let until = Utc::now() + Duration::from_std(interval).unwrap_or(Duration::minutes(1));
     if !matches!(
         store
             .try_lease("bank-sync-schedule", holder, Utc::now(), until)
@@ -1165,8 +1180,8 @@ pub async fn scheduled_round(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ginkgo_openbanking::model::Direction as D;
     use ginkgo_domain::Won;
+    use ginkgo_openbanking::model::Direction as D;
 
     fn rule(id: i64, pattern: &str, position: i32) -> RuleRow {
         RuleRow {
@@ -1190,7 +1205,10 @@ mod tests {
         let mut moved = rules.clone();
         moved[0].position = 2;
         let c = cache.get(7, &moved).expect("rebuild");
-        assert!(!Arc::ptr_eq(&a, &c), "a reordered rule set is a new version");
+        assert!(
+            !Arc::ptr_eq(&a, &c),
+            "a reordered rule set is a new version"
+        );
         let mut edited = moved.clone();
         edited[1].category = "food".into();
         let d = cache.get(7, &edited).expect("rebuild");

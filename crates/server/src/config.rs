@@ -492,7 +492,12 @@ mod tests {
             ]),
         )
         .expect("loads");
-        assert!(c.validate().expect_err("too long").to_string().contains("sync_wait_seconds"));
+        assert!(
+            c.validate()
+                .expect_err("too long")
+                .to_string()
+                .contains("sync_wait_seconds")
+        );
     }
 
     #[test]

@@ -222,9 +222,8 @@ impl BankStore for SqliteStore {
         let user_seq_no = user_seq_no.to_string();
         self.pools
             .read(move |c| {
-                let mut st = c.prepare_cached(&format!(
-                    "{LINK_SELECT} WHERE user_seq_no = ?1 ORDER BY id"
-                ))?;
+                let mut st =
+                    c.prepare_cached(&format!("{LINK_SELECT} WHERE user_seq_no = ?1 ORDER BY id"))?;
                 let rows = st.query_map([user_seq_no], link_from_row)?;
                 rows.collect()
             })

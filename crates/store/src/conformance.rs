@@ -836,7 +836,11 @@ fn link_for(user: &User) -> NewBankLink {
 async fn linked_accounts<S: Store>(store: &S, user: &User, fins: &[&str]) -> Vec<BankAccount> {
     let link = store.save_bank_link(link_for(user)).await.expect("link");
     store
-        .upsert_bank_accounts(user.id, link.id, fins.iter().map(|f| account_info(f)).collect())
+        .upsert_bank_accounts(
+            user.id,
+            link.id,
+            fins.iter().map(|f| account_info(f)).collect(),
+        )
         .await
         .expect("accounts")
 }
@@ -950,7 +954,11 @@ pub async fn bank_links_accounts_and_scoping<S: Store>(store: Arc<S>) {
         .expect("upsert");
     assert_eq!(accounts.len(), 2);
     let again = store
-        .upsert_bank_accounts(a.id, link.id, vec![account_info("100000000000000000000001")])
+        .upsert_bank_accounts(
+            a.id,
+            link.id,
+            vec![account_info("100000000000000000000001")],
+        )
         .await
         .expect("upsert");
     assert_eq!(again.len(), 1, "the reported accounts");
@@ -959,25 +967,46 @@ pub async fn bank_links_accounts_and_scoping<S: Store>(store: Arc<S>) {
     let shown = store.bank_accounts(a.id).await.expect("accounts");
     assert_eq!(shown.len(), 2);
     assert_eq!(
-        shown.iter().find(|x| x.id == accounts[1].id).map(|x| x.sync_status.as_str()),
+        shown
+            .iter()
+            .find(|x| x.id == accounts[1].id)
+            .map(|x| x.sync_status.as_str()),
         Some("disconnected")
     );
     let back = store
-        .upsert_bank_accounts(a.id, link.id, vec![account_info("100000000000000000000002")])
+        .upsert_bank_accounts(
+            a.id,
+            link.id,
+            vec![account_info("100000000000000000000002")],
+        )
         .await
         .expect("upsert");
     assert_ne!(back[0].sync_status, "disconnected", "reported again");
     // Refreshed tokens land on the link only while it exists.
     let mut tokens = link_for(&a);
     tokens.access_token_enc = vec![9, 9];
-    assert!(store.update_bank_tokens(link.id, tokens.clone()).await.expect("update"));
+    assert!(
+        store
+            .update_bank_tokens(link.id, tokens.clone())
+            .await
+            .expect("update")
+    );
     assert_eq!(
-        store.bank_link(a.id).await.expect("get").map(|l| l.access_token_enc),
+        store
+            .bank_link(a.id)
+            .await
+            .expect("get")
+            .map(|l| l.access_token_enc),
         Some(vec![9, 9])
     );
     let mut theirs = tokens.clone();
     theirs.user_id = b.id;
-    assert!(!store.update_bank_tokens(link.id, theirs).await.expect("update"));
+    assert!(
+        !store
+            .update_bank_tokens(link.id, theirs)
+            .await
+            .expect("update")
+    );
     store
         .record_balance(again[0].id, Won::new(5000), Won::new(4000), "자유입출금")
         .await
@@ -1015,15 +1044,30 @@ pub async fn bank_links_accounts_and_scoping<S: Store>(store: Arc<S>) {
             .is_empty()
     );
     // A sync that outlived the link can neither re-create it nor show its accounts again.
-    assert!(!store.update_bank_tokens(link.id, tokens).await.expect("update"));
+    assert!(
+        !store
+            .update_bank_tokens(link.id, tokens)
+            .await
+            .expect("update")
+    );
     assert!(store.bank_link(a.id).await.expect("get").is_none());
     assert!(matches!(
         store
-            .upsert_bank_accounts(a.id, link.id, vec![account_info("100000000000000000000001")])
+            .upsert_bank_accounts(
+                a.id,
+                link.id,
+                vec![account_info("100000000000000000000001")]
+            )
             .await,
         Err(StoreError::NotFound)
     ));
-    assert!(store.bank_accounts(a.id).await.expect("accounts").is_empty());
+    assert!(
+        store
+            .bank_accounts(a.id)
+            .await
+            .expect("accounts")
+            .is_empty()
+    );
 }
 
 pub async fn syncs_are_recorded_when_they_start_and_finish<S: Store>(store: Arc<S>) {
@@ -1062,7 +1106,10 @@ pub async fn syncs_are_recorded_when_they_start_and_finish<S: Store>(store: Arc<
         "newest first"
     );
     let theirs = store.begin_sync(b.id, now).await.expect("begin");
-    assert_eq!(store.sync_record(a.id, second.id).await.expect("a").status, "ok");
+    assert_eq!(
+        store.sync_record(a.id, second.id).await.expect("a").status,
+        "ok"
+    );
     assert_eq!(store.syncs(b.id, 10).await.expect("syncs"), vec![theirs]);
 }
 
@@ -1139,7 +1186,10 @@ pub async fn bank_transactions_are_stored_once<S: Store>(store: Arc<S>) {
     assert_eq!(all[0].date, day(1), "oldest first");
     // The balance before a day: the last stored row of an earlier day (none before the first).
     assert_eq!(
-        store.bank_balance_before(acc.id, day(1)).await.expect("before"),
+        store
+            .bank_balance_before(acc.id, day(1))
+            .await
+            .expect("before"),
         None
     );
     let last_before_3 = store
@@ -1150,7 +1200,10 @@ pub async fn bank_transactions_are_stored_once<S: Store>(store: Arc<S>) {
         .map(|t| t.balance_after);
     assert!(last_before_3.is_some());
     assert_eq!(
-        store.bank_balance_before(acc.id, day(3)).await.expect("before"),
+        store
+            .bank_balance_before(acc.id, day(3))
+            .await
+            .expect("before"),
         last_before_3
     );
     store

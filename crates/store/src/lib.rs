@@ -202,8 +202,11 @@ pub trait BankStore: Send + Sync {
     /// Records a sync that starts now (`running`, no `finished_at`). Called by the holder of the
     /// login's sync lease, so any other `running` record of the login belongs to a sync whose
     /// process died: those are closed as `interrupted` first.
-    async fn begin_sync(&self, user_id: UserId, started_at: DateTime<Utc>)
-    -> StoreResult<SyncRecord>;
+    async fn begin_sync(
+        &self,
+        user_id: UserId,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<SyncRecord>;
     /// Stores the outcome of the sync `record.id` of the login.
     async fn finish_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<()>;
     /// Newest first.

@@ -152,8 +152,14 @@ fn the_deviation_must_be_strictly_under_a_configurable_threshold() {
     let default = with(RecurringConfig::default().max_std_days);
     assert_eq!(default.len(), 1, "1.0 < 1.1");
     assert_eq!(default[0].std_days, 1.0);
-    assert!(with(1.0).is_empty(), "a deviation equal to the threshold is not under it");
-    assert!(with(0.5).is_empty(), "a stricter threshold rejects the bill");
+    assert!(
+        with(1.0).is_empty(),
+        "a deviation equal to the threshold is not under it"
+    );
+    assert!(
+        with(0.5).is_empty(),
+        "a stricter threshold rejects the bill"
+    );
     assert_eq!(with(1.0001).len(), 1);
     // A looser threshold lets a sloppier series through: every other fortnightly payment a
     // day late, the rest a day early (interval errors of ±2 days, a deviation of about 2).
@@ -194,8 +200,13 @@ fn no_interval_may_be_shorter_than_seven_days_even_for_weekly_series() {
         min_interval_days: 15,
         ..RecurringConfig::default()
     };
-    assert!(detect_recurring(&series_of(&fortnight, "용돈"), &strict, date(2026, 4, 20)).is_empty());
-    assert_eq!(detect(&series_of(&fortnight, "용돈"), date(2026, 4, 20)).len(), 1);
+    assert!(
+        detect_recurring(&series_of(&fortnight, "용돈"), &strict, date(2026, 4, 20)).is_empty()
+    );
+    assert_eq!(
+        detect(&series_of(&fortnight, "용돈"), date(2026, 4, 20)).len(),
+        1
+    );
 }
 
 #[test]
@@ -476,7 +487,8 @@ fn generate(kind: &Kind, start: NaiveDate, count: u32, seed: u64) -> Generated {
                 let actual = shift.apply(*n);
                 // The same ±1-day jitter as day-based series, on due dates that are business
                 // days (where every weekend rule agrees, so jitter cannot fake one).
-                let business_day = !matches!(n.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+                let business_day =
+                    !matches!(n.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
                 if business_day && count >= 6 && k % 4 == 2 && k + 1 < count as usize {
                     let j = if rng.below(2) == 0 { -1 } else { 1 };
                     (actual + Duration::days(j), *n)

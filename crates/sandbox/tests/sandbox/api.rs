@@ -621,8 +621,14 @@ async fn rows_appended_by_the_admin_endpoint_follow_the_history_with_consistent_
     assert_eq!(r.status(), 200);
     let stored: Value = r.json().await.expect("json");
     let expected_after = before.get() - 5_600 + 20_000;
-    assert_eq!(stored[1]["after_balance_amt"], expected_after.to_string().as_str());
-    assert_eq!(ts.handle.balance(&fin).map(|b| b.get()), Some(expected_after));
+    assert_eq!(
+        stored[1]["after_balance_amt"],
+        expected_after.to_string().as_str()
+    );
+    assert_eq!(
+        ts.handle.balance(&fin).map(|b| b.get()),
+        Some(expected_after)
+    );
     // Rows before the last one, unknown accounts and nonsense are refused.
     let late = serde_json::json!([{"tran_date": "20261001", "tran_time": "000000",
         "inout_type": "출금", "print_content": "x", "tran_amt": "1"}]);
@@ -656,7 +662,10 @@ async fn rows_appended_by_the_admin_endpoint_follow_the_history_with_consistent_
     let (listed, _) = all_pages(&ts, &access, &base, "", 900).await;
     let last = listed.last().expect("rows");
     assert_eq!(last["print_content"], "토스 이체");
-    assert_eq!(last["after_balance_amt"], expected_after.to_string().as_str());
+    assert_eq!(
+        last["after_balance_amt"],
+        expected_after.to_string().as_str()
+    );
     let truth = ts.handle.transactions(&fin).expect("rows");
     assert_eq!(truth.last().map(|t| t.memo.as_str()), Some("토스 이체"));
     let log = ts.handle.list_queries();
@@ -734,7 +743,11 @@ async fn testbed_withdrawals_count_the_days_limit_down() {
         }
     };
     let fin = fins[0].clone();
-    let first = post(withdraw_body(&fin, &tran_id(1), "15000", "23062003999"), access.clone()).await;
+    let first = post(
+        withdraw_body(&fin, &tran_id(1), "15000", "23062003999"),
+        access.clone(),
+    )
+    .await;
     assert_eq!(first["rsp_code"], "A0000", "{first}");
     assert_envelope(&first);
     assert_eq!(first["wd_limit_remain_amt"], "9985000");
@@ -742,25 +755,52 @@ async fn testbed_withdrawals_count_the_days_limit_down() {
     assert_eq!(first["bank_tran_date"], "20190101");
     assert_eq!(first["bank_rsp_code"], "000");
     assert_eq!(first["fintech_use_num"], fin.as_str());
-    let second = post(withdraw_body(&fin, &tran_id(2), "15000", "23062003999"), access.clone()).await;
-    assert_eq!(second["wd_limit_remain_amt"], "9970000", "the counter is live");
+    let second = post(
+        withdraw_body(&fin, &tran_id(2), "15000", "23062003999"),
+        access.clone(),
+    )
+    .await;
+    assert_eq!(
+        second["wd_limit_remain_amt"], "9970000",
+        "the counter is live"
+    );
     // The same bank_tran_id again; an unregistered contracted account; a missing recipient.
-    let dup = post(withdraw_body(&fin, &tran_id(2), "15000", "23062003999"), access.clone()).await;
+    let dup = post(
+        withdraw_body(&fin, &tran_id(2), "15000", "23062003999"),
+        access.clone(),
+    )
+    .await;
     assert_eq!(dup["rsp_code"], "A0326");
-    let stranger = post(withdraw_body(&fin, &tran_id(3), "15000", "11112222333"), access.clone()).await;
+    let stranger = post(
+        withdraw_body(&fin, &tran_id(3), "15000", "11112222333"),
+        access.clone(),
+    )
+    .await;
     assert_eq!(stranger["rsp_code"], "A0322");
     let mut no_recipient = withdraw_body(&fin, &tran_id(4), "15000", "23062003999");
     no_recipient["recv_client_name"] = Value::String(String::new());
     let refused = post(no_recipient, access.clone()).await;
     assert_eq!(refused["rsp_code"], "A0004");
     // Over the day's limit.
-    let big = post(withdraw_body(&fin, &tran_id(5), "9970001", "23062003999"), access.clone()).await;
+    let big = post(
+        withdraw_body(&fin, &tran_id(5), "9970001", "23062003999"),
+        access.clone(),
+    )
+    .await;
     assert_eq!(big["rsp_code"], "A0112");
     // Without the transfer scope: O0011.
     let (inquiry_only, _) = ts.link(0).await;
-    let scope = post(withdraw_body(&fin, &tran_id(6), "1000", "23062003999"), inquiry_only).await;
+    let scope = post(
+        withdraw_body(&fin, &tran_id(6), "1000", "23062003999"),
+        inquiry_only,
+    )
+    .await;
     assert_gateway_error(&scope, "O0011");
-    let third = post(withdraw_body(&fin, &tran_id(7), "1000", "23062003999"), access).await;
+    let third = post(
+        withdraw_body(&fin, &tran_id(7), "1000", "23062003999"),
+        access,
+    )
+    .await;
     assert_eq!(third["wd_limit_remain_amt"], "9969000");
 }
 

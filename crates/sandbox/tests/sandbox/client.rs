@@ -278,6 +278,9 @@ async fn a_code_exchange_that_may_have_reached_the_bank_is_not_sent_again() {
         ..Faults::default()
     });
     let before = ts.handle.requests_received();
-    client.client_credentials().await.expect("retried, then granted");
+    client
+        .client_credentials()
+        .await
+        .expect("retried, then granted");
     assert_eq!(ts.handle.requests_received() - before, 2);
 }

@@ -207,25 +207,38 @@ fn daily_life_has_convenience_stores_refunds_large_purchases_and_transfers() {
         .map(|r| r.amount)
         .collect();
     assert!(large.len() >= 3, "large purchases: {large:?}");
-    assert!(large.iter().all(|a| a.get() >= 300_000 && a.get() <= 2_000_000));
+    assert!(
+        large
+            .iter()
+            .all(|a| a.get() >= 300_000 && a.get() <= 2_000_000)
+    );
     let out_transfers = main
         .rows
         .iter()
-        .filter(|r| r.direction.is_outgoing() && r.tran_type == "대체" && (r.memo.contains("이체") || r.memo.contains("송금")))
+        .filter(|r| {
+            r.direction.is_outgoing()
+                && r.tran_type == "대체"
+                && (r.memo.contains("이체") || r.memo.contains("송금"))
+        })
         .count();
     let in_transfers = main
         .rows
         .iter()
-        .filter(|r| r.direction.is_incoming() && r.tran_type == "대체" && (r.memo.contains("이체") || r.memo.contains("송금")))
+        .filter(|r| {
+            r.direction.is_incoming()
+                && r.tran_type == "대체"
+                && (r.memo.contains("이체") || r.memo.contains("송금"))
+        })
         .count();
     assert!(out_transfers >= 5, "transfers out: {out_transfers}");
     assert!(in_transfers >= 3, "transfers in: {in_transfers}");
     // Card spending carries real merchant memos, never a placeholder.
-    assert!(main
-        .rows
-        .iter()
-        .filter(|r| r.tran_type == "체크카드")
-        .all(|r| !r.memo.trim().is_empty()));
+    assert!(
+        main.rows
+            .iter()
+            .filter(|r| r.tran_type == "체크카드")
+            .all(|r| !r.memo.trim().is_empty())
+    );
 }
 
 fn spec_for(to: NaiveDate) -> WorldSpec {

@@ -338,12 +338,17 @@ async fn refresh_grants_new_tokens_until_ten_days_after_access_expiry() {
     );
     // Refresh tokens are single use: the spent one is refused, its successor works once.
     assert_eq!(post(form(&refresh)).await["rsp_code"], "O0014");
-    let next = renewed["refresh_token"].as_str().expect("a new refresh token");
+    let next = renewed["refresh_token"]
+        .as_str()
+        .expect("a new refresh token");
     assert_ne!(next, refresh);
     let again = post(form(next)).await;
     assert!(again.get("rsp_code").is_none(), "{again}");
     assert_eq!(post(form(next)).await["rsp_code"], "O0014", "a replay");
-    let last = again["refresh_token"].as_str().expect("refresh").to_string();
+    let last = again["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
     ts.handle.advance_clock(Duration::days(101));
     assert_eq!(post(form(&last)).await["rsp_code"], "O0015");
 }
@@ -352,7 +357,10 @@ async fn refresh_grants_new_tokens_until_ten_days_after_access_expiry() {
 async fn revoked_tokens_are_refused_and_a_new_consent_works_again() {
     let ts = spawn(config()).await;
     let (access, token) = ts.link(0).await;
-    let refresh = token["refresh_token"].as_str().expect("refresh").to_string();
+    let refresh = token["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
     let user = ts.user_seq_no(0);
     let me = |t: String| {
         let ts = &ts;

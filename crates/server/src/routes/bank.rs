@@ -456,9 +456,14 @@ pub async fn refile(
                     "this memo is too long to make a rule of (at most 100 characters); use apply_to = this",
                 ));
             }
-            let rule =
-                bank::save_rule(&state, user.user_id, "equals", txn.memo.trim(), &req.category)
-                    .await?;
+            let rule = bank::save_rule(
+                &state,
+                user.user_id,
+                "equals",
+                txn.memo.trim(),
+                &req.category,
+            )
+            .await?;
             let changed = bank::recompute(
                 &state,
                 user.user_id,

@@ -399,7 +399,8 @@ pub async fn create_rule(
     ApiJson(req): ApiJson<RuleRequest>,
 ) -> ApiResult<(StatusCode, Json<RuleChange>)> {
     validate_rule(&req)?;
-    let rule = bank::save_rule(&state, user.user_id, &req.kind, &req.pattern, &req.category).await?;
+    let rule =
+        bank::save_rule(&state, user.user_id, &req.kind, &req.pattern, &req.category).await?;
     let changed = bank::recompute(
         &state,
         user.user_id,

@@ -431,8 +431,16 @@ async fn refiling_makes_a_rule_that_survives_resync_and_recurring_items_are_foun
     );
     let dates = |r: &Value| -> (chrono::NaiveDate, chrono::NaiveDate) {
         (
-            r["last_date"].as_str().expect("last").parse().expect("date"),
-            r["next_date"].as_str().expect("next").parse().expect("date"),
+            r["last_date"]
+                .as_str()
+                .expect("last")
+                .parse()
+                .expect("date"),
+            r["next_date"]
+                .as_str()
+                .expect("next")
+                .parse()
+                .expect("date"),
         )
     };
     // Rent: the 1st, or the next business day.
@@ -446,7 +454,10 @@ async fn refiling_makes_a_rule_that_survives_resync_and_recurring_items_are_foun
         ),
         "{rent}"
     );
-    assert!((rent_next - rent_last).num_days() <= 34, "the month after: {rent}");
+    assert!(
+        (rent_next - rent_last).num_days() <= 34,
+        "the month after: {rent}"
+    );
     let salary_next: chrono::NaiveDate = salary["next_date"]
         .as_str()
         .expect("next")

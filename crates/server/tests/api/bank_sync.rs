@@ -38,7 +38,10 @@ async fn until_finished(app: &TestApp, token: &str, id: i64) -> Value {
         if record["status"] != "running" {
             return record;
         }
-        assert!(Instant::now() < deadline, "the sync never finished: {record}");
+        assert!(
+            Instant::now() < deadline,
+            "the sync never finished: {record}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -156,14 +159,22 @@ async fn a_sync_that_loses_its_lease_stops_and_says_so() {
     let later = chrono::Utc::now() + chrono::Duration::seconds(120);
     assert!(
         app.store
-            .try_lease(&lease, "thief", later, later + chrono::Duration::seconds(60))
+            .try_lease(
+                &lease,
+                "thief",
+                later,
+                later + chrono::Duration::seconds(60)
+            )
             .await
             .expect("lease")
     );
     let done = until_finished(&app, &token, accepted["sync_id"].as_i64().expect("id")).await;
     assert_eq!(done["status"], "interrupted", "{done}");
     // Once the other holder is done, a sync completes the job, storing every row once.
-    app.store.release_lease(&lease, "thief").await.expect("release");
+    app.store
+        .release_lease(&lease, "thief")
+        .await
+        .expect("release");
     bank.handle.set_faults(Faults::default());
     let (s, ok) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
     let ok = if s == StatusCode::ACCEPTED {
@@ -192,8 +203,14 @@ async fn an_expired_token_is_refreshed_once_and_the_sync_goes_on() {
     assert_eq!(outcome["status"], "ok");
     let after = app.store.bank_link(uid).await.expect("q").expect("link");
     assert_eq!(after.status, "active");
-    assert_ne!(after.access_token_enc, before.access_token_enc, "new tokens stored");
-    assert_ne!(after.refresh_token_enc, before.refresh_token_enc, "the rotated refresh token");
+    assert_ne!(
+        after.access_token_enc, before.access_token_enc,
+        "new tokens stored"
+    );
+    assert_ne!(
+        after.refresh_token_enc, before.refresh_token_enc,
+        "the rotated refresh token"
+    );
     assert_eq!(stored(&app, &token).await, truth(&bank, 0));
     // The refreshed tokens work, and the refresh token stored is the live one.
     let (s, again) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
@@ -255,7 +272,11 @@ async fn a_token_near_its_expiry_is_refreshed_before_the_sync_and_a_revoked_one_
     );
     let (_, syncs) = app.get("/api/v1/bank/syncs", &token).await;
     assert_eq!(syncs[0]["status"], "relink_needed");
-    assert_eq!(stored(&app, &token).await, rows, "nothing stored twice, nothing lost");
+    assert_eq!(
+        stored(&app, &token).await,
+        rows,
+        "nothing stored twice, nothing lost"
+    );
     // Linking again (a new consent) brings it back.
     let callback = consent(&app, &bank, &token, 0).await;
     assert_eq!(follow_callback(&app, &callback).await, "/bank?linked=1");
@@ -287,7 +308,11 @@ async fn a_slow_bank_times_out_as_unavailable_and_duplicate_ids_are_retried() {
     let (s, ok) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{ok}");
     assert_eq!(ok["status"], "ok");
-    assert_eq!(bank.handle.faults().duplicate_tran_id_next, 0, "the fault fired");
+    assert_eq!(
+        bank.handle.faults().duplicate_tran_id_next,
+        0,
+        "the fault fired"
+    );
     assert_eq!(stored(&app, &token).await, truth(&bank, 0));
 }
 
@@ -381,7 +406,11 @@ async fn a_later_sync_reads_only_the_overlap_stores_exactly_the_new_rows_and_fil
         .iter()
         .filter(|t| t.date >= synced_through - overlap)
         .count();
-    assert_eq!(pages, window_rows.div_ceil(25).max(1), "the overlap's pages, no more");
+    assert_eq!(
+        pages,
+        window_rows.div_ceil(25).max(1),
+        "the overlap's pages, no more"
+    );
     assert_eq!(stored(&app, &token).await, truth(&bank, 0));
     // The new rows: the rule filed the shop; `기타` took the sign of the balance change.
     let (_, accounts) = app.get("/api/v1/bank/accounts", &token).await;
@@ -389,7 +418,12 @@ async fn a_later_sync_reads_only_the_overlap_stores_exactly_the_new_rows_and_fil
         .as_array()
         .expect("a")
         .iter()
-        .find(|a| a["account_num_masked"] == bank.handle.users()[0].accounts[0].account_num_masked.as_str())
+        .find(|a| {
+            a["account_num_masked"]
+                == bank.handle.users()[0].accounts[0]
+                    .account_num_masked
+                    .as_str()
+        })
         .expect("main")["id"]
         .as_i64()
         .expect("id");
@@ -430,7 +464,10 @@ async fn unlinking_over_http_stops_a_running_sync_from_bringing_the_link_back() 
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let done = until_finished(&app, &token, accepted["sync_id"].as_i64().expect("id")).await;
     assert_ne!(done["status"], "ok", "{done}");
-    assert!(app.store.bank_link(uid).await.expect("q").is_none(), "not re-created");
+    assert!(
+        app.store.bank_link(uid).await.expect("q").is_none(),
+        "not re-created"
+    );
     let (_, accounts) = app.get("/api/v1/bank/accounts", &token).await;
     assert_eq!(accounts.as_array().map(Vec::len), Some(0), "{accounts}");
     let (s, _) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
@@ -459,7 +496,12 @@ async fn a_bank_identity_waiting_for_a_relink_cannot_be_linked_by_another_login(
     bank.handle.set_faults(Faults::default());
     let uid = user_id(&app, &token).await;
     assert_eq!(
-        app.store.bank_link(uid).await.expect("q").expect("link").status,
+        app.store
+            .bank_link(uid)
+            .await
+            .expect("q")
+            .expect("link")
+            .status,
         "relink_needed"
     );
     app.create_user("d@test.kr", ginkgo_store::Role::Customer, None)
@@ -486,9 +528,7 @@ async fn after_the_center_forgets_its_registrations_the_history_stays_and_the_sy
         "/api/v1/insight/spending?from={}",
         ginkgo_domain::time::today_kst() - chrono::Duration::days(365)
     );
-    let (_, spending_before) = app
-        .get(&spending_since, &token)
-        .await;
+    let (_, spending_before) = app.get(&spending_since, &token).await;
     bank.handle.simulate_restart();
     let (s, outcome) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
     assert_eq!(s, StatusCode::OK, "{outcome}");
@@ -502,14 +542,26 @@ async fn after_the_center_forgets_its_registrations_the_history_stays_and_the_sy
     );
     let (_, accounts) = app.get("/api/v1/bank/accounts", &token).await;
     let accounts = accounts.as_array().expect("a").clone();
-    assert_eq!(accounts.len(), bank.handle.users()[0].accounts.len(), "still shown");
+    assert_eq!(
+        accounts.len(),
+        bank.handle.users()[0].accounts.len(),
+        "still shown"
+    );
     assert!(accounts.iter().all(|a| a["sync_status"] == "disconnected"));
-    assert_eq!(stored(&app, &token).await, rows, "the history stays readable");
+    assert_eq!(
+        stored(&app, &token).await,
+        rows,
+        "the history stays readable"
+    );
     let (_, spending_after) = app.get(&spending_since, &token).await;
     assert_eq!(spending_after, spending_before, "and counted in insight");
     let (_, syncs) = app.get("/api/v1/bank/syncs", &token).await;
     assert_eq!(syncs[0]["status"], "warning");
-    assert!(syncs[0]["error"].as_str().is_some_and(|e| e.contains("link again")));
+    assert!(
+        syncs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("link again"))
+    );
     // Linking again resumes them.
     let callback = consent(&app, &bank, &token, 0).await;
     assert_eq!(follow_callback(&app, &callback).await, "/bank?linked=1");
@@ -594,25 +646,36 @@ async fn a_re_filed_rule_moves_first_preview_says_what_saving_does_and_rules_edi
     let token = linked(&app, &bank, "c@test.kr", 0).await;
     let (s, _) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
     assert_eq!(s, StatusCode::OK);
-    let rule = |kind: &str, pattern: &str, category: &str| {
-        json!({"kind": kind, "pattern": pattern, "category": category})
-    };
+    let rule = |kind: &str, pattern: &str, category: &str| json!({"kind": kind, "pattern": pattern, "category": category});
     // Two rules that both match "스타벅스 강남R점": the newer one (스타벅스 → food) wins.
     let (s, older) = app
-        .post("/api/v1/rules", Some(&token), rule("contains", "강남", "shopping"))
+        .post(
+            "/api/v1/rules",
+            Some(&token),
+            rule("contains", "강남", "shopping"),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{older}");
     let (s, newer) = app
-        .post("/api/v1/rules", Some(&token), rule("contains", "스타벅스", "food"))
+        .post(
+            "/api/v1/rules",
+            Some(&token),
+            rule("contains", "스타벅스", "food"),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{newer}");
     // Saving "강남" again, with a near-duplicate spelling, re-files under transport: it moves
     // first, so the 스타벅스 강남R점 rows change too — and the preview says so beforehand.
     let again = rule("contains", "  강남 ", "transport");
-    let (_, preview) = app.post("/api/v1/rules/preview", Some(&token), again.clone()).await;
+    let (_, preview) = app
+        .post("/api/v1/rules/preview", Some(&token), again.clone())
+        .await;
     let (s, saved) = app.post("/api/v1/rules", Some(&token), again).await;
     assert_eq!(s, StatusCode::CREATED, "{saved}");
-    assert_eq!(saved["rule"]["id"], older["rule"]["id"], "updated, not duplicated");
+    assert_eq!(
+        saved["rule"]["id"], older["rule"]["id"],
+        "updated, not duplicated"
+    );
     assert_eq!(saved["rule"]["position"], 0);
     assert_eq!(preview["changes"], saved["changed"], "{preview} vs {saved}");
     assert!(saved["changed"].as_u64().expect("n") > 0);
@@ -627,8 +690,11 @@ async fn a_re_filed_rule_moves_first_preview_says_what_saving_does_and_rules_edi
         .filter(|t| t["memo"].as_str().is_some_and(|m| m.contains("강남")))
         .collect();
     assert!(!gangnam.is_empty());
-    assert!(gangnam.iter().all(|t| t["category"] == "transport"
-        && t["rule_id"] == older["rule"]["id"]));
+    assert!(
+        gangnam
+            .iter()
+            .all(|t| t["category"] == "transport" && t["rule_id"] == older["rule"]["id"])
+    );
 
     // Reorder: 스타벅스 first again; 스타벅스 강남R점 goes back to food at once.
     let ids = json!({"ids": [newer["rule"]["id"], older["rule"]["id"]]});
@@ -638,7 +704,9 @@ async fn a_re_filed_rule_moves_first_preview_says_what_saving_does_and_rules_edi
     let rows = stored_rows(&app, &token).await;
     assert!(
         rows.iter()
-            .filter(|t| t["memo"].as_str().is_some_and(|m| m.contains("스타벅스 강남")))
+            .filter(|t| t["memo"]
+                .as_str()
+                .is_some_and(|m| m.contains("스타벅스 강남")))
             .all(|t| t["category"] == "food")
     );
     // Edit: 스타벅스 → cafe; what it filed follows, what it never matched does not change.
@@ -693,7 +761,10 @@ async fn the_configured_recurring_threshold_is_the_one_the_server_uses() {
     let strict = app_with_bank_tweaked(&bank_a, |c| c.insight.recurring_max_std_days = 0.2).await;
     let loose = app_with_bank(&bank_b).await;
     let mut found = Vec::new();
-    for (app, bank, email) in [(&strict, &bank_a, "s@test.kr"), (&loose, &bank_b, "l@test.kr")] {
+    for (app, bank, email) in [
+        (&strict, &bank_a, "s@test.kr"),
+        (&loose, &bank_b, "l@test.kr"),
+    ] {
         app.create_user(email, ginkgo_store::Role::Customer, None)
             .await;
         let token = app.token(email).await;
@@ -711,6 +782,9 @@ async fn the_configured_recurring_threshold_is_the_one_the_server_uses() {
     assert!(!has(&found[0], "아파트관리비"), "{:?}", found[0]);
     // Exactly scheduled series pass both.
     for list in &found {
-        assert!(list.iter().any(|r| r["memo"].as_str().is_some_and(|m| m.ends_with("급여"))));
+        assert!(
+            list.iter()
+                .any(|r| r["memo"].as_str().is_some_and(|m| m.ends_with("급여")))
+        );
     }
 }

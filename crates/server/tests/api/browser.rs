@@ -677,7 +677,11 @@ async fn a_customer_links_a_bank_in_the_sandbox_and_refiles_a_transaction() {
         .expect("a count");
     let syncs = api_get(&app, &logins.a, "/api/v1/bank/syncs").await;
     assert_eq!(syncs[0]["status"], "ok", "{syncs}");
-    assert_eq!(syncs[0]["added"].as_u64(), Some(synced), "the page shows the record's count");
+    assert_eq!(
+        syncs[0]["added"].as_u64(),
+        Some(synced),
+        "the page shows the record's count"
+    );
     assert!(synced > 0);
     let accounts = api_get(&app, &logins.a, "/api/v1/bank/accounts").await;
     let first = &accounts.as_array().expect("bank accounts")[0];
