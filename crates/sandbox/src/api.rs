@@ -1035,8 +1035,7 @@ async fn withdraw(
     if !inner
         .config
         .contracted_accounts
-        .iter()
-        .any(|c| *c == q.cntr_account_num)
+        .contains(&q.cntr_account_num)
     {
         return center_error(
             &inner,
