@@ -351,7 +351,8 @@ impl SandboxHandle {
         self.inner.account(fintech_use_num)
     }
 
-    /// All rows of an account, oldest first.
+    /// The generated rows of an account, oldest first (rows appended later are not included:
+    /// see [`SandboxHandle::transactions`]).
     pub fn rows(&self, fintech_use_num: &str) -> Option<&[GeneratedRow]> {
         self.account(fintech_use_num).map(|a| a.rows.as_slice())
     }
