@@ -316,9 +316,28 @@ pub async fn run(args: SoakArgs, database_url: Option<String>) -> anyhow::Result
     };
     for login in &logins {
         let token = finisher.login(&login.email).await?;
-        let (status, body) = finisher
+        let (mut status, mut body) = finisher
             .send("final_sync", finisher.post("/api/v1/bank/sync", &token))
             .await?;
+        // A sync that outlives its request answers 202: follow its record to the end.
+        if status == 202
+            && let Some(id) = body["sync_id"].as_i64()
+        {
+            let deadline = Instant::now() + Duration::from_secs(300);
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let (s, record) = finisher
+                    .send(
+                        "final_sync_poll",
+                        finisher.get(&format!("/api/v1/bank/syncs/{id}"), &token),
+                    )
+                    .await?;
+                if s != 200 || record["status"] != "running" || Instant::now() > deadline {
+                    (status, body) = (s, record);
+                    break;
+                }
+            }
+        }
         if status != 200 || body["status"] != "ok" {
             finisher.stats.violations.push(format!(
                 "final sync of {} answered {status} {body}",
@@ -654,7 +673,8 @@ impl Worker {
             .send("bank_sync", self.post("/api/v1/bank/sync", &s.token))
             .await?;
         match status {
-            200 => {
+            // 202: the sync goes on after the request (it holds the lease until it ends).
+            200 | 202 => {
                 s.bank_accounts.clear();
                 Ok(())
             }

@@ -125,11 +125,50 @@ struct DictPattern {
     meanings: Vec<(Category, KeywordDirection)>,
 }
 
+/// The dictionary's automaton and keyword meanings: the expensive, rule-independent half of a
+/// [`Categorizer`]. Build it once per dictionary and share it ([`Categorizer::with_dictionary`])
+/// between the categorisers of every customer.
+#[derive(Debug, Clone)]
+pub struct DictionaryMatcher {
+    dict: Option<AhoCorasick>,
+    dict_patterns: Vec<DictPattern>,
+}
+
+impl DictionaryMatcher {
+    pub fn new(dictionary: &Dictionary) -> Result<DictionaryMatcher, BuildError> {
+        // One automaton pattern per distinct keyword text.
+        let mut dict_patterns: Vec<DictPattern> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        for k in dictionary.keywords() {
+            let i = *index.entry(k.text.as_str()).or_insert_with(|| {
+                dict_patterns.push(DictPattern {
+                    text: Arc::from(k.text.as_str()),
+                    meanings: Vec::new(),
+                });
+                dict_patterns.len() - 1
+            });
+            dict_patterns[i].meanings.push((k.category, k.direction));
+        }
+        for p in &mut dict_patterns {
+            p.meanings.sort_by_key(|(c, d)| (c.priority(), *d as u8));
+        }
+        let dict = if dict_patterns.is_empty() {
+            None
+        } else {
+            let texts: Vec<&[u8]> = dict_patterns.iter().map(|p| p.text.as_bytes()).collect();
+            Some(build_automaton(&texts)?)
+        };
+        Ok(DictionaryMatcher {
+            dict,
+            dict_patterns,
+        })
+    }
+}
+
 /// Categorises normalised memos; build once per (dictionary, customer's rules).
 #[derive(Debug, Clone)]
 pub struct Categorizer {
-    dict: Option<AhoCorasick>,
-    dict_patterns: Vec<DictPattern>,
+    dictionary: Arc<DictionaryMatcher>,
     rules_ac: Option<AhoCorasick>,
     /// Rule indices (into `rules`) per distinct rule pattern.
     rules_by_pattern: Vec<Vec<usize>>,
@@ -155,29 +194,14 @@ impl Categorizer {
     /// Builds both automata. Rules whose pattern normalises to nothing are refused (they would
     /// match every memo or none, silently).
     pub fn new(dictionary: &Dictionary, rules: &[Rule]) -> Result<Categorizer, BuildError> {
-        // Dictionary: one automaton pattern per distinct keyword text.
-        let mut dict_patterns: Vec<DictPattern> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        for k in dictionary.keywords() {
-            let i = *index.entry(k.text.as_str()).or_insert_with(|| {
-                dict_patterns.push(DictPattern {
-                    text: Arc::from(k.text.as_str()),
-                    meanings: Vec::new(),
-                });
-                dict_patterns.len() - 1
-            });
-            dict_patterns[i].meanings.push((k.category, k.direction));
-        }
-        for p in &mut dict_patterns {
-            p.meanings.sort_by_key(|(c, d)| (c.priority(), *d as u8));
-        }
-        let dict = if dict_patterns.is_empty() {
-            None
-        } else {
-            let texts: Vec<&[u8]> = dict_patterns.iter().map(|p| p.text.as_bytes()).collect();
-            Some(build_automaton(&texts)?)
-        };
+        Categorizer::with_dictionary(Arc::new(DictionaryMatcher::new(dictionary)?), rules)
+    }
 
+    /// Builds only the rules' automaton, over an already built dictionary matcher.
+    pub fn with_dictionary(
+        dictionary: Arc<DictionaryMatcher>,
+        rules: &[Rule],
+    ) -> Result<Categorizer, BuildError> {
         // Rules.
         let mut prepared = Vec::with_capacity(rules.len());
         let mut seen = std::collections::HashSet::new();
@@ -217,8 +241,7 @@ impl Categorizer {
             Some(build_automaton(&texts)?)
         };
         Ok(Categorizer {
-            dict,
-            dict_patterns,
+            dictionary,
             rules_ac,
             rules_by_pattern: by_pattern,
             rules: prepared,
@@ -257,10 +280,10 @@ impl Categorizer {
 
     /// The winning dictionary keyword for this memo and direction.
     fn match_dictionary(&self, memo: &str, direction: Direction) -> Option<(Category, &Arc<str>)> {
-        let ac = self.dict.as_ref()?;
+        let ac = self.dictionary.dict.as_ref()?;
         let mut best: Option<(usize, Category, &Arc<str>)> = None;
         for m in ac.find_overlapping_iter(memo) {
-            let p = &self.dict_patterns[m.pattern().as_usize()];
+            let p = &self.dictionary.dict_patterns[m.pattern().as_usize()];
             let Some(&(category, _)) = p.meanings.iter().find(|(_, d)| d.applies_to(direction))
             else {
                 continue;

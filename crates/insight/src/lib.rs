@@ -21,8 +21,8 @@ pub mod recurring;
 pub mod txn;
 
 pub use categorize::{
-    BuildError, Categorized, Categorizer, Change, MemoGroup, MemoGroups, Preview, Rule, RuleKind,
-    Source, preview, preview_rules, recompute_for_rule_change,
+    BuildError, Categorized, Categorizer, Change, DictionaryMatcher, MemoGroup, MemoGroups,
+    Preview, Rule, RuleKind, Source, preview, preview_rules, recompute_for_rule_change,
 };
 pub use category::Category;
 pub use dictionary::{Dictionary, Keyword, KeywordDirection};

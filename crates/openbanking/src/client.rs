@@ -151,9 +151,11 @@ pub struct TransactionHistory {
 pub trait OpenBankingApi: Send + Sync {
     /// The URL to send the user's browser to. `state` is the caller's CSRF nonce (32 chars).
     fn authorize_url(&self, state: &str, options: &AuthorizeOptions) -> String;
-    /// `grant_type=authorization_code`.
+    /// `grant_type=authorization_code`. The code is single-use: a request that may have reached
+    /// the bank is never sent again (only a connection that was never made is retried).
     async fn exchange_code(&self, code: &str) -> Result<TokenSet, BankError>;
-    /// `grant_type=refresh_token`.
+    /// `grant_type=refresh_token`. Retried like [`OpenBankingApi::exchange_code`]: the center may
+    /// rotate refresh tokens, so a possibly received request is not repeated.
     async fn refresh_token(&self, refresh_token: &str) -> Result<TokenSet, BankError>;
     /// `grant_type=client_credentials`, `scope=oob` (institution token).
     async fn client_credentials(&self) -> Result<TokenSet, BankError>;
@@ -329,6 +331,22 @@ pub fn tran_dtime_now() -> String {
 enum Outcome<T> {
     Done(T),
     Failed(BankError),
+    /// The request certainly did not reach the server (the connection was never made): safe to
+    /// send again whatever it was.
+    NotSent(BankError),
+}
+
+/// Which failures [`HttpClient::with_retries`] may send a request again after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryPolicy {
+    /// Inquiries and the client-credentials grant: repeating them changes nothing at the bank,
+    /// so every transient failure is retried.
+    Idempotent,
+    /// Single-use grants (an authorization code, a rotating refresh token): a request that may
+    /// have reached the bank — a timeout, a dropped connection, a 5xx — may have spent the
+    /// grant, and sending it again would only be refused (or, worse, hide which answer counted).
+    /// Only requests that were certainly never sent are retried.
+    SingleUse,
 }
 
 impl HttpClient {
@@ -383,9 +401,15 @@ impl HttpClient {
         tokio::time::sleep(delay).await;
     }
 
-    /// Runs `once` with bounded retries: transient failures back off; A0326 retries at once
-    /// (the closure allocates a new `bank_tran_id` every time it runs).
-    async fn with_retries<T, F, Fut>(&self, path: &str, mut once: F) -> Result<T, BankError>
+    /// Runs `once` with bounded retries: transient failures back off (for single-use grants only
+    /// those of requests that never left, see [`RetryPolicy`]); A0326 retries at once (the
+    /// closure allocates a new `bank_tran_id` every time it runs).
+    async fn with_retries<T, F, Fut>(
+        &self,
+        path: &str,
+        policy: RetryPolicy,
+        mut once: F,
+    ) -> Result<T, BankError>
     where
         F: FnMut() -> Fut + Send,
         Fut: std::future::Future<Output = Outcome<T>> + Send,
@@ -406,13 +430,17 @@ impl HttpClient {
                         "bank_tran_id rejected as duplicate; retrying with a new id"
                     );
                 }
+                Outcome::NotSent(e) if attempt < self.config.max_retries => {
+                    self.sleep_before_retry(path, attempt, &e).await;
+                    attempt += 1;
+                }
                 Outcome::Failed(e @ BankError::RetryLater { .. })
-                    if attempt < self.config.max_retries =>
+                    if attempt < self.config.max_retries && policy == RetryPolicy::Idempotent =>
                 {
                     self.sleep_before_retry(path, attempt, &e).await;
                     attempt += 1;
                 }
-                Outcome::Failed(e) => {
+                Outcome::Failed(e) | Outcome::NotSent(e) => {
                     tracing::debug!(path, error = %error_kind(&e), "Open Banking call failed");
                     return Err(e);
                 }
@@ -420,11 +448,15 @@ impl HttpClient {
         }
     }
 
-    async fn token(&self, request: TokenRequest) -> Result<TokenSet, BankError> {
+    async fn token(
+        &self,
+        request: TokenRequest,
+        policy: RetryPolicy,
+    ) -> Result<TokenSet, BankError> {
         let path = "/oauth/2.0/token";
         let url = self.url(path);
         let response = self
-            .with_retries(path, || {
+            .with_retries(path, policy, || {
                 let request = &request;
                 let url = &url;
                 async move {
@@ -440,6 +472,9 @@ impl HttpClient {
                         .await;
                     let result = match sent {
                         Ok(resp) => Self::read::<TokenResponse>(path, resp).await,
+                        Err(e) if e.is_connect() => {
+                            return Outcome::NotSent(transport_error(path, &e));
+                        }
                         Err(e) => Err(transport_error(path, &e)),
                     };
                     match result.and_then(|r| check_token(&r).map(|()| r)) {
@@ -465,7 +500,7 @@ impl HttpClient {
         R: DeserializeOwned + ApiResponse + Send,
     {
         let url = self.url(path);
-        self.with_retries(path, || {
+        self.with_retries(path, RetryPolicy::Idempotent, || {
             let url = &url;
             let query = &query;
             async move {
@@ -626,36 +661,45 @@ impl OpenBankingApi for HttpClient {
     }
 
     async fn exchange_code(&self, code: &str) -> Result<TokenSet, BankError> {
-        self.token(TokenRequest {
-            grant_type: "authorization_code".into(),
-            code: Some(code.to_string()),
-            client_id: Some(self.config.client_id.clone()),
-            client_secret: Some(self.config.client_secret.expose().to_string()),
-            redirect_uri: Some(self.config.redirect_uri.clone()),
-            ..Default::default()
-        })
+        self.token(
+            TokenRequest {
+                grant_type: "authorization_code".into(),
+                code: Some(code.to_string()),
+                client_id: Some(self.config.client_id.clone()),
+                client_secret: Some(self.config.client_secret.expose().to_string()),
+                redirect_uri: Some(self.config.redirect_uri.clone()),
+                ..Default::default()
+            },
+            RetryPolicy::SingleUse,
+        )
         .await
     }
 
     async fn refresh_token(&self, refresh_token: &str) -> Result<TokenSet, BankError> {
-        self.token(TokenRequest {
-            grant_type: "refresh_token".into(),
-            client_id: Some(self.config.client_id.clone()),
-            client_secret: Some(self.config.client_secret.expose().to_string()),
-            refresh_token: Some(refresh_token.to_string()),
-            ..Default::default()
-        })
+        self.token(
+            TokenRequest {
+                grant_type: "refresh_token".into(),
+                client_id: Some(self.config.client_id.clone()),
+                client_secret: Some(self.config.client_secret.expose().to_string()),
+                refresh_token: Some(refresh_token.to_string()),
+                ..Default::default()
+            },
+            RetryPolicy::SingleUse,
+        )
         .await
     }
 
     async fn client_credentials(&self) -> Result<TokenSet, BankError> {
-        self.token(TokenRequest {
-            grant_type: "client_credentials".into(),
-            client_id: Some(self.config.client_id.clone()),
-            client_secret: Some(self.config.client_secret.expose().to_string()),
-            scope: Some("oob".into()),
-            ..Default::default()
-        })
+        self.token(
+            TokenRequest {
+                grant_type: "client_credentials".into(),
+                client_id: Some(self.config.client_id.clone()),
+                client_secret: Some(self.config.client_secret.expose().to_string()),
+                scope: Some("oob".into()),
+                ..Default::default()
+            },
+            RetryPolicy::Idempotent,
+        )
         .await
     }
 

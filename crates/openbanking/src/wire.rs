@@ -494,6 +494,119 @@ pub struct TransactionListResponse {
     pub res_list: Vec<TransactionRow>,
 }
 
+// ---------------------------------------------------------------------------------------------
+// withdraw transfer (OPENBANKING.md §9.1; the sandbox's testbed mode answers it)
+
+/// JSON body of `POST /v2.0/transfer/withdraw/fin_num`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawRequest {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub bank_tran_id: String,
+    /// `N` account, `C` ledger.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub cntr_account_type: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub cntr_account_num: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub dps_print_content: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub fintech_use_num: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub wd_print_content: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub tran_amt: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub tran_dtime: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub req_client_name: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub req_client_fintech_use_num: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub req_client_bank_code: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient::opt_string"
+    )]
+    pub req_client_account_num: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub req_client_num: String,
+    /// `TR` remittance, `ST` payment, `RC` charge.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub transfer_purpose: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub recv_client_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub recv_client_bank_code: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub recv_client_account_num: String,
+}
+
+/// Body of `POST /v2.0/transfer/withdraw/fin_num`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawResponse {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub dps_bank_code_std: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub dps_bank_code_sub: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub dps_bank_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub dps_account_num_masked: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub dps_print_content: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub dps_account_holder_name: String,
+    #[serde(flatten)]
+    pub bank: BankBlock,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub fintech_use_num: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub account_alias: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub bank_code_std: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub bank_code_sub: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub bank_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub savings_bank_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub account_num_masked: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub print_content: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub account_holder_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub tran_amt: String,
+    /// The user's remaining withdraw limit of the day, after this transfer.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub wd_limit_remain_amt: String,
+}
+
+impl ApiResponse for WithdrawResponse {
+    fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+    fn bank(&self) -> Option<&BankBlock> {
+        Some(&self.bank)
+    }
+}
+
 /// Access to the envelope (and bank block) of any `/v2.0` response, for classification.
 pub trait ApiResponse {
     fn envelope(&self) -> &Envelope;

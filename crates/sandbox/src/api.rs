@@ -8,25 +8,27 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use ginkgo_openbanking::BankTranId;
+use ginkgo_domain::Won;
+use ginkgo_openbanking::model::{parse_wire_amount, parse_wire_date, parse_wire_time};
 use ginkgo_openbanking::wire::{
     AccountListRequest, AccountListResponse, BalanceRequest, BalanceResponse, BankBlock, Envelope,
     GatewayError, RegisteredAccount, TransactionListRequest, TransactionListResponse,
-    UserMeRequest, UserMeResponse,
+    TransactionRow, UserMeRequest, UserMeResponse, WithdrawRequest, WithdrawResponse,
 };
-use serde::Serialize;
+use ginkgo_openbanking::{BankTranId, Direction};
+use serde::{Deserialize, Serialize};
 
 use crate::config::Faults;
 use crate::generator::{GeneratedRow, TestAccount};
 use crate::jwt::{self, Claims, ISSUER};
-use crate::{AccountViews, Inner};
+use crate::{AccountViews, Inner, ListQueryLog, SandboxError};
 
 type Shared = Arc<Inner>;
 
@@ -48,11 +50,17 @@ pub(crate) fn routes() -> Router<Shared> {
             "/v2.0/account/transaction_list/fin_num",
             get(transaction_list).fallback(method_not_allowed),
         )
+        .route(
+            "/v2.0/transfer/withdraw/fin_num",
+            post(withdraw).fallback(method_not_allowed),
+        )
 }
 
 pub(crate) fn admin_routes() -> Router<Shared> {
     Router::new()
         .route("/_sandbox/faults", get(get_faults).post(set_faults))
+        .route("/_sandbox/revoke", post(revoke))
+        .route("/_sandbox/accounts/{fin}/rows", post(append))
         .route("/_sandbox/health", get(|| async { "ok" }))
 }
 
@@ -214,14 +222,155 @@ async fn set_faults(State(inner): State<Shared>, body: axum::body::Bytes) -> Res
     }
 }
 
+#[derive(Deserialize)]
+struct RevokeRequest {
+    user_seq_no: String,
+}
+
+async fn revoke(State(inner): State<Shared>, body: axum::body::Bytes) -> Response {
+    let Ok(r) = serde_json::from_slice::<RevokeRequest>(&body) else {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "expected {\"user_seq_no\": \"…\"}",
+        )
+            .into_response();
+    };
+    let handle = crate::SandboxHandle { inner };
+    match handle.revoke_tokens(&r.user_seq_no) {
+        Ok(n) => Json(serde_json::json!({ "revoked": n })).into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    }
+}
+
+async fn append(
+    State(inner): State<Shared>,
+    Path(fin): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let rows = match serde_json::from_slice::<Vec<TransactionRow>>(&body) {
+        Ok(rows) => rows,
+        Err(e) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("invalid rows: {e}"),
+            )
+                .into_response();
+        }
+    };
+    match append_rows(&inner, &fin, &rows) {
+        Ok(stored) => {
+            Json(stored.iter().map(GeneratedRow::to_wire).collect::<Vec<_>>()).into_response()
+        }
+        Err(e @ SandboxError::UnknownAccount) => {
+            (StatusCode::NOT_FOUND, e.to_string()).into_response()
+        }
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
+    }
+}
+
+/// Transaction types an appended row may carry (the generator's own vocabulary).
+const TRAN_TYPES: &[&str] = &[
+    "대체",
+    "체크카드",
+    "체크카드취소",
+    "자동이체",
+    "현금",
+    "급여",
+];
+
+pub(crate) fn append_rows(
+    inner: &Inner,
+    fin: &str,
+    rows: &[TransactionRow],
+) -> Result<Vec<GeneratedRow>, SandboxError> {
+    let account = inner.account(fin).ok_or(SandboxError::UnknownAccount)?;
+    let bad = |e: ginkgo_openbanking::WireError| SandboxError::InvalidRow(e.to_string());
+    let mut m = inner.lock();
+    let existing = m.appended.get(fin).cloned().unwrap_or_default();
+    let mut last = existing
+        .last()
+        .or(account.rows.last())
+        .map(|r| (r.date, r.time));
+    let mut balance = existing
+        .last()
+        .map(|r| r.after_balance)
+        .unwrap_or_else(|| account.balance());
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let date = parse_wire_date("tran_date", &row.tran_date).map_err(bad)?;
+        let time = parse_wire_time("tran_time", &row.tran_time).map_err(bad)?;
+        let direction = Direction::parse(&row.inout_type).map_err(bad)?;
+        let amount = parse_wire_amount("tran_amt", &row.tran_amt).map_err(bad)?;
+        if amount <= Won::ZERO {
+            return Err(SandboxError::InvalidRow("tran_amt must be positive".into()));
+        }
+        if last.is_some_and(|l| (date, time) < l) {
+            return Err(SandboxError::InvalidRow(
+                "rows must come after the account's last row".into(),
+            ));
+        }
+        balance = match direction {
+            Direction::Deposit => balance.checked_add(amount),
+            Direction::Withdrawal | Direction::Payment => balance.checked_sub(amount),
+            // `기타` has no direction of its own: the row's after_balance_amt says which way the
+            // money went, and must be the balance plus or minus the amount.
+            Direction::Other => {
+                let after =
+                    parse_wire_amount("after_balance_amt", &row.after_balance_amt).map_err(bad)?;
+                let up = balance.checked_add(amount).ok();
+                let down = balance.checked_sub(amount).ok();
+                if up == Some(after) || down == Some(after) {
+                    Ok(after)
+                } else {
+                    return Err(SandboxError::InvalidRow(
+                        "a 기타 row needs after_balance_amt = balance ± tran_amt".into(),
+                    ));
+                }
+            }
+        }
+        .map_err(|e| SandboxError::InvalidRow(e.to_string()))?;
+        let memo: String = row.print_content.chars().take(20).collect();
+        let tran_type = TRAN_TYPES
+            .iter()
+            .find(|t| **t == row.tran_type)
+            .copied()
+            .unwrap_or(if direction.is_incoming() {
+                "대체"
+            } else {
+                "체크카드"
+            });
+        out.push(GeneratedRow {
+            date,
+            time,
+            direction,
+            tran_type,
+            memo: std::borrow::Cow::Owned(memo),
+            amount,
+            after_balance: balance,
+            branch_name: "",
+        });
+        last = Some((date, time));
+    }
+    m.appended
+        .entry(fin.to_string())
+        .or_default()
+        .extend(out.iter().cloned());
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Authentication
 
-fn authenticate(
-    inner: &Inner,
-    headers: &HeaderMap,
-    needs_inquiry: bool,
-) -> Result<Claims, Response> {
+/// The scope an API needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// Any user scope (user/me, account list).
+    User,
+    Inquiry,
+    Transfer,
+}
+
+fn authenticate(inner: &Inner, headers: &HeaderMap, needs: Needs) -> Result<Claims, Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -242,19 +391,26 @@ fn authenticate(
         }
     }
     let claims = match jwt::verify(inner.config.token_signing_key.as_bytes(), token) {
-        Ok(c) if c.iss == ISSUER && !inner.lock().refresh_jtis.contains(&c.jti) => c,
+        Ok(c)
+            if c.iss == ISSUER && {
+                let m = inner.lock();
+                !m.refresh_jtis.contains(&c.jti) && !m.revoked_jtis.contains(&c.jti)
+            } =>
+        {
+            c
+        }
         _ => return Err(gateway_error("O0002", "Access Token 거부")),
     };
     if claims.exp < inner.now().timestamp() {
         return Err(gateway_error("O0003", "Access Token 기간 만료"));
     }
-    let allowed = if needs_inquiry {
-        claims.scope.iter().any(|s| s == "inquiry")
-    } else {
-        claims
+    let allowed = match needs {
+        Needs::Inquiry => claims.scope.iter().any(|s| s == "inquiry"),
+        Needs::Transfer => claims.scope.iter().any(|s| s == "transfer"),
+        Needs::User => claims
             .scope
             .iter()
-            .any(|s| matches!(s.as_str(), "login" | "inquiry" | "transfer"))
+            .any(|s| matches!(s.as_str(), "login" | "inquiry" | "transfer")),
     };
     if !allowed {
         return Err(gateway_error("O0011", "허용되지 않은 Scope 입니다."));
@@ -387,7 +543,7 @@ async fn user_me(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let claims = match authenticate(&inner, &headers, false) {
+    let claims = match authenticate(&inner, &headers, Needs::User) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -425,7 +581,7 @@ async fn account_list(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let claims = match authenticate(&inner, &headers, false) {
+    let claims = match authenticate(&inner, &headers, Needs::User) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -467,7 +623,7 @@ async fn balance(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let claims = match authenticate(&inner, &headers, true) {
+    let claims = match authenticate(&inner, &headers, Needs::Inquiry) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -491,7 +647,7 @@ async fn balance(
             ..Default::default()
         });
     }
-    let balance = account.balance().get().to_string();
+    let balance = inner.balance(account).get().to_string();
     json(&BalanceResponse {
         envelope: envelope(&inner, "A0000", ""),
         bank: bank_block(&inner, account, &q.bank_tran_id),
@@ -504,9 +660,10 @@ async fn balance(
         product_name: account.product_name.into(),
         account_issue_date: account.issue_date.format("%Y%m%d").to_string(),
         maturity_date: String::new(),
-        last_tran_date: account
-            .rows
+        last_tran_date: inner
+            .appended(&account.fintech_use_num)
             .last()
+            .or(account.rows.last())
             .map(|r| r.date.format("%Y%m%d").to_string())
             .unwrap_or_default(),
     })
@@ -682,7 +839,7 @@ async fn transaction_list(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let claims = match authenticate(&inner, &headers, true) {
+    let claims = match authenticate(&inner, &headers, Needs::Inquiry) {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -712,15 +869,34 @@ async fn transaction_list(
             }
         });
     }
+    inner.lock().list_queries.push(ListQueryLog {
+        fintech_use_num: account.fintech_use_num.clone(),
+        from_date: lq.from.0,
+        to_date: lq.to.0,
+        trace: q.befor_inquiry_trace_info.clone(),
+    });
     let empty = AccountViews {
         incoming: Vec::new(),
         outgoing: Vec::new(),
     };
-    let views = inner.views.get(&account.fintech_use_num).unwrap_or(&empty);
+    // Rows appended after the generated history (rare; tests) make a combined copy.
+    let appended = inner.appended(&account.fintech_use_num);
+    let combined: Vec<GeneratedRow>;
+    let combined_views: AccountViews;
+    let (rows, views): (&[GeneratedRow], &AccountViews) = if appended.is_empty() {
+        (
+            &account.rows,
+            inner.views.get(&account.fintech_use_num).unwrap_or(&empty),
+        )
+    } else {
+        combined = account.rows.iter().cloned().chain(appended).collect();
+        combined_views = AccountViews::of(&combined);
+        (&combined, &combined_views)
+    };
     let view = match lq.inquiry_type {
-        'I' => View::Some(&account.rows, &views.incoming),
-        'O' => View::Some(&account.rows, &views.outgoing),
-        _ => View::All(&account.rows),
+        'I' => View::Some(rows, &views.incoming),
+        'O' => View::Some(rows, &views.outgoing),
+        _ => View::All(rows),
     };
     let lo = view.partition(lq.from, false);
     let hi = view.partition(lq.to, true).max(lo);
@@ -740,7 +916,7 @@ async fn transaction_list(
         bank_name: account.bank_name.into(),
         savings_bank_name: String::new(),
         fintech_use_num: account.fintech_use_num.clone(),
-        balance_amt: account.balance().get().to_string(),
+        balance_amt: inner.balance(account).get().to_string(),
         page_record_cnt: res_list.len().to_string(),
         next_page_yn: if more { "Y" } else { "N" }.into(),
         befor_inquiry_trace_info: if more {
@@ -749,6 +925,180 @@ async fn transaction_list(
             String::new()
         },
         res_list,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Withdraw transfer (§9.1), testbed mode
+
+fn masked_number(n: &str) -> String {
+    let keep = n.chars().count().saturating_sub(3);
+    format!("{}***", n.chars().take(keep).collect::<String>())
+}
+
+/// The fields a withdraw must carry (A0004 with the field named otherwise), and the one-of rule
+/// for the requesting customer's account.
+fn check_withdraw_fields(inner: &Inner, q: &WithdrawRequest) -> Result<Won, Response> {
+    let required = [
+        ("cntr_account_type", &q.cntr_account_type),
+        ("cntr_account_num", &q.cntr_account_num),
+        ("dps_print_content", &q.dps_print_content),
+        ("fintech_use_num", &q.fintech_use_num),
+        ("tran_amt", &q.tran_amt),
+        ("req_client_name", &q.req_client_name),
+        ("req_client_num", &q.req_client_num),
+        ("transfer_purpose", &q.transfer_purpose),
+    ];
+    if let Some((name, _)) = required.iter().find(|(_, v)| v.trim().is_empty()) {
+        return Err(format_error(inner, &format!("{name} 누락")));
+    }
+    if !matches!(q.cntr_account_type.as_str(), "N" | "C") {
+        return Err(format_error(
+            inner,
+            "약정계좌/계정 구분(cntr_account_type) 값 오류",
+        ));
+    }
+    if !matches!(q.transfer_purpose.as_str(), "TR" | "ST" | "RC") {
+        return Err(format_error(inner, "이체용도(transfer_purpose) 값 오류"));
+    }
+    if [
+        &q.recv_client_name,
+        &q.recv_client_bank_code,
+        &q.recv_client_account_num,
+    ]
+    .iter()
+    .any(|v| v.trim().is_empty())
+    {
+        return Err(format_error(
+            inner,
+            "최종수취고객정보가 입력되지 않았습니다.",
+        ));
+    }
+    let by_fin = q
+        .req_client_fintech_use_num
+        .as_deref()
+        .is_some_and(|v| !v.trim().is_empty());
+    let by_account = q
+        .req_client_bank_code
+        .as_deref()
+        .is_some_and(|v| !v.trim().is_empty())
+        && q.req_client_account_num
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty());
+    if by_fin == by_account {
+        return Err(format_error(
+            inner,
+            "요청고객 핀테크이용번호 또는 요청고객 계좌정보 중 하나만 입력하세요",
+        ));
+    }
+    let amount = q.tran_amt.trim();
+    match amount.parse::<i64>() {
+        Ok(n) if n > 0 && amount.bytes().all(|b| b.is_ascii_digit()) && amount.len() <= 12 => {
+            Ok(Won::new(n))
+        }
+        _ => Err(format_error(inner, "거래금액(tran_amt) 형식 오류")),
+    }
+}
+
+async fn withdraw(
+    State(inner): State<Shared>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let claims = match authenticate(&inner, &headers, Needs::Transfer) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !inner.config.testbed_mode {
+        return center_error(
+            &inner,
+            "A0011",
+            "이용기관 API 권한 없음 [출금이체는 테스트베드 모드에서만 제공됩니다]",
+        );
+    }
+    let Ok(q) = serde_json::from_slice::<WithdrawRequest>(&body) else {
+        return format_error(&inner, "요청전문 JSON 형식 오류");
+    };
+    if let Err(r) = check_tran_id(&inner, &q.bank_tran_id)
+        .and_then(|()| check_tran_dtime(&inner, &q.tran_dtime))
+    {
+        return r;
+    }
+    let amount = match check_withdraw_fields(&inner, &q) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let account = match registered_account(&inner, &claims, &q.fintech_use_num) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !inner
+        .config
+        .contracted_accounts
+        .contains(&q.cntr_account_num)
+    {
+        return center_error(
+            &inner,
+            "A0322",
+            &format!(
+                "미등록된 이용기관 약정 계좌/계정 [입력 정보({})]",
+                q.cntr_account_num
+            ),
+        );
+    }
+    if !account.seeded {
+        return simulator_missing(&inner, &q.bank_tran_id, |envelope, bank| WithdrawResponse {
+            envelope,
+            bank,
+            ..Default::default()
+        });
+    }
+    // The live counter of §8.3: what is left of the day's limit, after this transfer.
+    let today = today_kst(&inner);
+    let left = {
+        let mut m = inner.lock();
+        let entry = m
+            .withdraw_left
+            .entry(account.fintech_use_num.clone())
+            .or_insert((today, inner.config.daily_withdraw_limit));
+        if entry.0 != today {
+            *entry = (today, inner.config.daily_withdraw_limit);
+        }
+        match entry.1.checked_sub(amount.get()) {
+            Some(left) if left >= 0 => {
+                entry.1 = left;
+                left
+            }
+            _ => {
+                drop(m);
+                return center_error(&inner, "A0112", "사용자 출금한도 초과 [일 출금한도]");
+            }
+        }
+    };
+    json(&WithdrawResponse {
+        envelope: envelope(&inner, "A0000", ""),
+        dps_bank_code_std: "097".into(),
+        dps_bank_code_sub: "0000000".into(),
+        dps_bank_name: "오픈은행".into(),
+        dps_account_num_masked: masked_number(&q.cntr_account_num),
+        dps_print_content: q.dps_print_content.clone(),
+        dps_account_holder_name: "이용기관명".into(),
+        bank: bank_block(&inner, account, &q.bank_tran_id),
+        fintech_use_num: account.fintech_use_num.clone(),
+        account_alias: account.alias.clone(),
+        bank_code_std: account.bank_code_std.into(),
+        bank_code_sub: account.bank_code_sub.into(),
+        bank_name: account.bank_name.into(),
+        savings_bank_name: String::new(),
+        account_num_masked: account.account_num_masked.clone(),
+        print_content: q
+            .wd_print_content
+            .clone()
+            .filter(|p| !p.trim().is_empty())
+            .unwrap_or_else(|| "오픈뱅킹출금".into()),
+        account_holder_name: account.holder_name.clone(),
+        tran_amt: amount.get().to_string(),
+        wd_limit_remain_amt: left.to_string(),
     })
 }
 

@@ -36,6 +36,12 @@ pub struct SandboxConfig {
     /// echo `testbed_bank_tran_date` with `bank_code_tran` 097.
     pub testbed_mode: bool,
     pub testbed_bank_tran_date: String,
+    /// The institution's contracted (약정) deposit accounts a withdraw may pay into; others
+    /// answer A0322 (testbed mode).
+    pub contracted_accounts: Vec<String>,
+    /// A user's withdraw limit per account and KST day, in won; `wd_limit_remain_amt` counts
+    /// down from it (testbed mode).
+    pub daily_withdraw_limit: i64,
     /// Faults active from start-up (they can be changed at run time).
     pub faults: Faults,
 }
@@ -57,6 +63,8 @@ impl Default for SandboxConfig {
             token_signing_key: "ginkgo-sandbox-hs256-key-not-a-secret".into(),
             testbed_mode: false,
             testbed_bank_tran_date: "20190101".into(),
+            contracted_accounts: vec!["23062003999".into()],
+            daily_withdraw_limit: 10_000_000,
             faults: Faults::default(),
         }
     }
@@ -78,6 +86,9 @@ impl std::fmt::Debug for SandboxConfig {
             .field("large_account_rows", &self.large_account_rows)
             .field("token_signing_key", &"<redacted>")
             .field("testbed_mode", &self.testbed_mode)
+            .field("testbed_bank_tran_date", &self.testbed_bank_tran_date)
+            .field("contracted_accounts", &self.contracted_accounts)
+            .field("daily_withdraw_limit", &self.daily_withdraw_limit)
             .field("faults", &self.faults)
             .finish()
     }

@@ -895,10 +895,23 @@ fn make_account(
         },
     };
     let mut rows = generate_rows(&row_spec);
+    let mut opening_balance = row_spec.opening_balance;
     if let Some(n) = plan.rows {
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         if rows.len() > n {
             rows.drain(..rows.len() - n);
+            // The history now starts later: its opening balance is the balance before the first
+            // row kept, so that opening balance + rows = every after_balance.
+            if let Some(first) = rows.first() {
+                let before = if first.direction.is_incoming() {
+                    first.after_balance.checked_sub(first.amount)
+                } else {
+                    first.after_balance.checked_add(first.amount)
+                };
+                if let Ok(b) = before {
+                    opening_balance = b;
+                }
+            }
         }
     }
     TestAccount {
@@ -920,7 +933,7 @@ fn make_account(
             .unwrap_or(from),
         holder_name: owner.to_string(),
         seeded: true,
-        opening_balance: row_spec.opening_balance,
+        opening_balance,
         rows,
     }
 }

@@ -16,7 +16,10 @@
 //! | `POST /oauth/2.0/authorize` | The form's submission: form fields `response_type`, `client_id`, `redirect_uri`, `scope`, `state`, `auth_type`, `client_info`, `user_seq_no`, `fintech_use_num` (repeated), `action=approve\|cancel`; answers `302` to `redirect_uri?code=…&scope=…&client_info=…&state=…` (or `error=access_denied`). |
 //! | `POST /oauth/2.0/token` | Form-encoded grants `authorization_code`, `refresh_token`, `client_credentials`. |
 //! | `GET /v2.0/user/me`, `/v2.0/account/list`, `/v2.0/account/balance/fin_num`, `/v2.0/account/transaction_list/fin_num` | The inquiry APIs. |
+//! | `POST /v2.0/transfer/withdraw/fin_num` | Withdraw transfer (§9.1), testbed mode only: validates the request, the contracted account (A0322) and the day's limit, and answers the live `wd_limit_remain_amt`. |
 //! | `GET/POST /_sandbox/faults` | Read / replace the [`Faults`] (JSON). Local admin, unauthenticated: bind the sandbox to loopback. |
+//! | `POST /_sandbox/revoke` | `{"user_seq_no": "…"}`: revokes every token issued to the user so far (the user withdrew consent at the center); API calls then answer O0002 and refreshes O0014. |
+//! | `POST /_sandbox/accounts/{fintech_use_num}/rows` | "The bank got new transactions": appends rows (a JSON list of transaction-list rows; `after_balance_amt` is computed, except for `기타` rows, whose given balance tells the direction) after the account's last row. |
 //! | `GET /_sandbox/health` | `ok`. |
 //!
 //! # Redirect URIs
@@ -28,10 +31,13 @@
 //!
 //! # State
 //!
-//! Users, accounts and rows are generated once at start-up and never change. Codes,
-//! registrations (which accounts a user consented to), refresh tokens and the day's
-//! `bank_tran_id`s live in memory and are lost on restart; tokens are HS256 JWTs signed with
-//! `token_signing_key` and stay verifiable across restarts.
+//! Users, accounts and rows are generated once at start-up; rows appended through the admin
+//! endpoint (or [`SandboxHandle::append_rows`]) follow them. Codes, registrations (which
+//! accounts a user consented to), refresh tokens (single use: each refresh answers a new one and
+//! spends the old), revocations, appended rows, the day's `bank_tran_id`s and withdraw limits
+//! live in memory and are lost on restart; tokens are HS256 JWTs signed with
+//! `token_signing_key` and stay verifiable across restarts (refresh tokens do not: the sandbox no
+//! longer knows them).
 
 mod api;
 pub mod config;
@@ -46,9 +52,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use ginkgo_domain::Won;
 use ginkgo_domain::rng::SplitMix64;
 use ginkgo_openbanking::Transaction;
-use ginkgo_openbanking::wire::TokenResponse;
+use ginkgo_openbanking::wire::{TokenResponse, TransactionRow};
 
 pub use config::{Faults, SandboxConfig};
 pub use generator::{GeneratedRow, TestAccount, TestUser};
@@ -68,6 +75,8 @@ pub enum SandboxError {
     UnknownUser(String),
     #[error("account does not belong to the user")]
     UnknownAccount,
+    #[error("invalid row: {0}")]
+    InvalidRow(String),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -86,11 +95,39 @@ struct AccountViews {
     outgoing: Vec<u32>,
 }
 
+impl AccountViews {
+    fn of(rows: &[GeneratedRow]) -> AccountViews {
+        let mut incoming = Vec::new();
+        let mut outgoing = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            if row.direction.is_incoming() {
+                incoming.push(i);
+            } else if row.direction.is_outgoing() {
+                outgoing.push(i);
+            }
+        }
+        AccountViews { incoming, outgoing }
+    }
+}
+
 struct Mutable {
     codes: HashMap<String, PendingCode>,
     /// user_seq_no → fintech_use_num → consent time (KST).
     registrations: HashMap<String, BTreeMap<String, NaiveDateTime>>,
+    /// Every refresh token ever issued (never accepted as an access token) …
     refresh_jtis: HashSet<String>,
+    /// … and those already exchanged once (refresh tokens are single use).
+    spent_refresh_jtis: HashSet<String>,
+    /// Every token id issued to a user, for revocation.
+    user_jtis: HashMap<String, Vec<String>>,
+    revoked_jtis: HashSet<String>,
+    /// Rows appended after the generated history, per fintech number, oldest first.
+    appended: HashMap<String, Vec<GeneratedRow>>,
+    /// Every transaction-list query received, in order (for tests of incremental syncs).
+    list_queries: Vec<ListQueryLog>,
+    /// Withdraw limit left per fintech number for a KST day.
+    withdraw_left: HashMap<String, (NaiveDate, i64)>,
     tran_id_day: Option<NaiveDate>,
     tran_ids: HashSet<String>,
     faults: Faults,
@@ -123,6 +160,31 @@ impl Inner {
         let &(u, a) = self.account_index.get(fin)?;
         self.users.get(u)?.accounts.get(a)
     }
+
+    /// The rows appended to an account (a copy; usually none).
+    fn appended(&self, fin: &str) -> Vec<GeneratedRow> {
+        self.lock().appended.get(fin).cloned().unwrap_or_default()
+    }
+
+    /// The account's current balance, appended rows included.
+    fn balance(&self, account: &TestAccount) -> Won {
+        self.lock()
+            .appended
+            .get(&account.fintech_use_num)
+            .and_then(|rows| rows.last())
+            .map(|r| r.after_balance)
+            .unwrap_or_else(|| account.balance())
+    }
+}
+
+/// One transaction-list query as the sandbox received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQueryLog {
+    pub fintech_use_num: String,
+    pub from_date: NaiveDate,
+    pub to_date: NaiveDate,
+    /// The `befor_inquiry_trace_info` sent (empty for a first page).
+    pub trace: String,
 }
 
 /// A generated sandbox, ready to serve.
@@ -183,19 +245,9 @@ impl Sandbox {
             user_index.insert(user.user_seq_no.clone(), u);
             for (a, account) in user.accounts.iter().enumerate() {
                 account_index.insert(account.fintech_use_num.clone(), (u, a));
-                let mut incoming = Vec::new();
-                let mut outgoing = Vec::new();
-                for (i, row) in account.rows.iter().enumerate() {
-                    let i = u32::try_from(i).unwrap_or(u32::MAX);
-                    if row.direction.is_incoming() {
-                        incoming.push(i);
-                    } else if row.direction.is_outgoing() {
-                        outgoing.push(i);
-                    }
-                }
                 views.insert(
                     account.fintech_use_num.clone(),
-                    AccountViews { incoming, outgoing },
+                    AccountViews::of(&account.rows),
                 );
             }
         }
@@ -203,6 +255,12 @@ impl Sandbox {
             codes: HashMap::new(),
             registrations: HashMap::new(),
             refresh_jtis: HashSet::new(),
+            spent_refresh_jtis: HashSet::new(),
+            user_jtis: HashMap::new(),
+            revoked_jtis: HashSet::new(),
+            appended: HashMap::new(),
+            list_queries: Vec::new(),
+            withdraw_left: HashMap::new(),
             tran_id_day: None,
             tran_ids: HashSet::new(),
             faults: config.faults.clone(),
@@ -293,15 +351,83 @@ impl SandboxHandle {
         self.inner.account(fintech_use_num)
     }
 
-    /// All rows of an account, oldest first.
+    /// The generated rows of an account, oldest first (rows appended later are not included:
+    /// see [`SandboxHandle::transactions`]).
     pub fn rows(&self, fintech_use_num: &str) -> Option<&[GeneratedRow]> {
         self.account(fintech_use_num).map(|a| a.rows.as_slice())
     }
 
-    /// All rows of an account as the client would parse them, oldest first.
+    /// All rows of an account as the client would parse them, oldest first (appended rows
+    /// included).
     pub fn transactions(&self, fintech_use_num: &str) -> Option<Vec<Transaction>> {
-        self.rows(fintech_use_num)
-            .map(|rows| rows.iter().map(GeneratedRow::to_transaction).collect())
+        let mut out: Vec<Transaction> = self
+            .rows(fintech_use_num)?
+            .iter()
+            .map(GeneratedRow::to_transaction)
+            .collect();
+        out.extend(
+            self.inner
+                .appended(fintech_use_num)
+                .iter()
+                .map(GeneratedRow::to_transaction),
+        );
+        Some(out)
+    }
+
+    /// The account's current balance (the last row's, appended rows included).
+    pub fn balance(&self, fintech_use_num: &str) -> Option<Won> {
+        self.account(fintech_use_num).map(|a| self.inner.balance(a))
+    }
+
+    /// "The bank got new transactions": appends rows after the account's last one. Each row
+    /// gives `tran_date`, `tran_time`, `inout_type` (`입금` or `출금`), `print_content`,
+    /// `tran_amt` and optionally `tran_type`; `after_balance_amt` is computed (a `기타` row gives
+    /// it, as the balance plus or minus the amount).
+    /// Answers the rows as stored.
+    pub fn append_rows(
+        &self,
+        fintech_use_num: &str,
+        rows: &[TransactionRow],
+    ) -> Result<Vec<GeneratedRow>, SandboxError> {
+        api::append_rows(&self.inner, fintech_use_num, rows)
+    }
+
+    /// Forgets everything a restart of the sandbox process loses (codes, registrations,
+    /// refresh tokens, revocations, appended rows, the day's `bank_tran_id`s, withdraw limits),
+    /// keeping the generated world and the signing key: access tokens still verify, but the
+    /// user has no registered accounts any more.
+    pub fn simulate_restart(&self) {
+        let mut m = self.inner.lock();
+        m.codes.clear();
+        m.registrations.clear();
+        m.refresh_jtis.clear();
+        m.spent_refresh_jtis.clear();
+        m.user_jtis.clear();
+        m.revoked_jtis.clear();
+        m.appended.clear();
+        m.list_queries.clear();
+        m.withdraw_left.clear();
+        m.tran_id_day = None;
+        m.tran_ids.clear();
+    }
+
+    /// Every transaction-list query received so far, oldest first.
+    pub fn list_queries(&self) -> Vec<ListQueryLog> {
+        self.inner.lock().list_queries.clone()
+    }
+
+    /// Revokes every token issued to the user so far, as when the user withdraws consent at
+    /// the center: API calls with them answer O0002, refreshes O0014. Tokens issued afterwards
+    /// (a new consent) work.
+    pub fn revoke_tokens(&self, user_seq_no: &str) -> Result<usize, SandboxError> {
+        if self.user(user_seq_no).is_none() {
+            return Err(SandboxError::UnknownUser(user_seq_no.to_string()));
+        }
+        let mut m = self.inner.lock();
+        let jtis = m.user_jtis.remove(user_seq_no).unwrap_or_default();
+        let n = jtis.len();
+        m.revoked_jtis.extend(jtis);
+        Ok(n)
     }
 
     pub fn faults(&self) -> Faults {

@@ -388,7 +388,13 @@ pub(crate) fn issue_user_tokens(
     };
     let access_token = jwt::sign(key, &access)?;
     let refresh_token = jwt::sign(key, &refresh)?;
-    inner.lock().refresh_jtis.insert(refresh.jti);
+    let mut m = inner.lock();
+    m.user_jtis
+        .entry(user_seq_no.to_string())
+        .or_default()
+        .extend([access.jti.clone(), refresh.jti.clone()]);
+    m.refresh_jtis.insert(refresh.jti);
+    drop(m);
     Ok(TokenResponse {
         access_token: Some(access_token),
         token_type: Some("Bearer".into()),
@@ -477,22 +483,35 @@ async fn token(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> 
                 return token_o0001("3000103");
             };
             let claims = match jwt::verify(inner.config.token_signing_key.as_bytes(), refresh) {
-                Ok(c) if c.iss == ISSUER && inner.lock().refresh_jtis.contains(&c.jti) => c,
+                Ok(c) if c.iss == ISSUER => c,
                 _ => return token_error("O0014", "Refresh Token 거부"),
             };
-            if claims.exp < inner.now().timestamp() {
-                return token_error("O0015", "Refresh Token 기간 만료");
-            }
-            let scopes = match field("scope") {
-                Some(requested) => {
-                    let requested: Vec<String> =
-                        requested.split_whitespace().map(str::to_string).collect();
-                    if requested.iter().any(|s| !claims.scope.contains(s)) {
-                        return token_o0001("3000115");
-                    }
-                    requested
+            let scopes = {
+                // Single use: the first refresh spends the token (its successor comes back in
+                // the answer); a replay, an unknown or a revoked one is refused.
+                let mut m = inner.lock();
+                let usable = m.refresh_jtis.contains(&claims.jti)
+                    && !m.spent_refresh_jtis.contains(&claims.jti)
+                    && !m.revoked_jtis.contains(&claims.jti);
+                if !usable {
+                    return token_error("O0014", "Refresh Token 거부");
                 }
-                None => claims.scope.clone(),
+                if claims.exp < inner.now().timestamp() {
+                    return token_error("O0015", "Refresh Token 기간 만료");
+                }
+                let scopes = match field("scope") {
+                    Some(requested) => {
+                        let requested: Vec<String> =
+                            requested.split_whitespace().map(str::to_string).collect();
+                        if requested.iter().any(|s| !claims.scope.contains(s)) {
+                            return token_o0001("3000115");
+                        }
+                        requested
+                    }
+                    None => claims.scope.clone(),
+                };
+                m.spent_refresh_jtis.insert(claims.jti.clone());
+                scopes
             };
             issued(issue_user_tokens(&inner, &claims.aud, &scopes))
         }

@@ -2,12 +2,13 @@
 //! and categorisation (the dictionary plus the customer's rules).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
 use chrono::{Duration, NaiveDate, Utc};
 use ginkgo_domain::time::{kst, today_kst};
-use ginkgo_insight::categorize::{Categorizer, Rule, RuleKind, Source};
+use ginkgo_insight::categorize::{Categorizer, DictionaryMatcher, Rule, RuleKind, Source};
 use ginkgo_insight::category::Category;
 use ginkgo_insight::dictionary::Dictionary;
 use ginkgo_insight::normalize::normalize;
@@ -15,8 +16,8 @@ use ginkgo_insight::txn::{Direction, Txn};
 use ginkgo_openbanking::client::{AuthorizeOptions, TransactionQuery};
 use ginkgo_openbanking::{BankError, BankTranId, OpenBankingApi, TranIdError, TranIdSource};
 use ginkgo_store::{
-    BankAccountInfo, BankTxn, CategoryChange, NewBankLink, NewBankTxn, RuleRow, Store, StoreError,
-    SyncRecord, UserId,
+    BankAccountInfo, BankLink, BankTxn, CategoryChange, NewBankLink, NewBankTxn, RuleRow, Store,
+    StoreError, SyncRecord, UserId,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -43,9 +44,18 @@ impl TranIdSource for StoreTranIds {
     }
 }
 
-fn dictionary() -> &'static Dictionary {
-    static DICT: OnceLock<Dictionary> = OnceLock::new();
-    DICT.get_or_init(Dictionary::builtin)
+/// The built-in dictionary's matcher, built once per process and shared by every categoriser.
+fn dictionary_matcher() -> Result<Arc<DictionaryMatcher>, ApiError> {
+    static MATCHER: OnceLock<Option<Arc<DictionaryMatcher>>> = OnceLock::new();
+    MATCHER
+        .get_or_init(|| {
+            DictionaryMatcher::new(&Dictionary::builtin())
+                .map(Arc::new)
+                .map_err(|e| tracing::error!(error = %e, "cannot build the keyword dictionary"))
+                .ok()
+        })
+        .clone()
+        .ok_or_else(ApiError::internal)
 }
 
 pub fn to_rule(r: &RuleRow) -> Option<Rule> {
@@ -62,9 +72,77 @@ pub fn to_rule(r: &RuleRow) -> Option<Rule> {
     })
 }
 
+/// A categoriser for `rules` (the shared dictionary matcher plus a rule automaton built now).
 pub fn categorizer(rules: &[RuleRow]) -> Result<Categorizer, ApiError> {
     let rules: Vec<Rule> = rules.iter().filter_map(to_rule).collect();
-    Categorizer::new(dictionary(), &rules).map_err(|e| ApiError::validation(e.to_string()))
+    Categorizer::with_dictionary(dictionary_matcher()?, &rules)
+        .map_err(|e| ApiError::validation(e.to_string()))
+}
+
+/// A fingerprint of a rule set: every field that changes how it files a memo. Two replicas
+/// reading the same rules compute the same value, so a cached categoriser is never stale.
+fn rules_version(rules: &[RuleRow]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        // A separator, so that ("ab", "c") and ("a", "bc") differ.
+        h = (h ^ 0xff).wrapping_mul(0x0100_0000_01b3);
+    };
+    for r in rules {
+        eat(&r.id.to_le_bytes());
+        eat(r.kind.as_bytes());
+        eat(r.pattern.as_bytes());
+        eat(r.category.as_bytes());
+        eat(&r.position.to_le_bytes());
+    }
+    h
+}
+
+/// Categorisers per login, keyed by the version of the login's rule set: built once per rule
+/// set (sync, recompute and preview reuse it), rebuilt when the rules change.
+#[derive(Default)]
+pub struct CategorizerCache {
+    entries: Mutex<HashMap<UserId, (u64, Arc<Categorizer>)>>,
+}
+
+impl CategorizerCache {
+    /// The categoriser for `rules` of `user_id`, building it only when the rule set changed.
+    pub fn get(&self, user_id: UserId, rules: &[RuleRow]) -> Result<Arc<Categorizer>, ApiError> {
+        let version = rules_version(rules);
+        if let Some((v, c)) = self.lock().get(&user_id)
+            && *v == version
+        {
+            return Ok(c.clone());
+        }
+        let built = Arc::new(categorizer(rules)?);
+        let mut entries = self.lock();
+        // Bounded: a busy server keeps the categorisers of its most recent logins only.
+        if entries.len() >= 10_000 {
+            entries.clear();
+        }
+        entries.insert(user_id, (version, built.clone()));
+        Ok(built)
+    }
+
+    /// Forgets a login's categoriser (after a rule change on this replica).
+    pub fn invalidate(&self, user_id: UserId) {
+        self.lock().remove(&user_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (u64, Arc<Categorizer>)>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The login's categoriser, from the cache.
+pub async fn categorizer_of(
+    state: &AppState,
+    user_id: UserId,
+) -> Result<Arc<Categorizer>, ApiError> {
+    let rules = state.store().rules(user_id).await?;
+    state.categorizers().get(user_id, &rules)
 }
 
 pub fn source_parts(source: &Source) -> (&'static str, Option<i64>) {
@@ -219,12 +297,13 @@ pub async fn finish_link(
     })?;
     // A bank identity belongs to one login: an authorization code of someone who already linked
     // their bank (say, intercepted before their own browser spent it) links nothing here.
+    // Every link counts, whatever its status: one waiting for a relink still belongs to its login.
     let taken = state
         .store()
-        .active_bank_links()
+        .bank_links_with_identity(&user_seq_no)
         .await?
         .iter()
-        .any(|l| l.user_seq_no == user_seq_no && l.user_id != user_id);
+        .any(|l| l.user_id != user_id);
     if taken {
         return Err(ApiError::conflict(
             "bank_user_linked_elsewhere",
@@ -232,7 +311,7 @@ pub async fn finish_link(
         ));
     }
     let cipher = state.cipher().ok_or_else(ApiError::internal)?;
-    state
+    let link = state
         .store()
         .save_bank_link(NewBankLink {
             user_id,
@@ -253,7 +332,7 @@ pub async fn finish_link(
         .map_err(bank_error)?;
     state
         .store()
-        .upsert_bank_accounts(user_id, account_infos(&me.accounts))
+        .upsert_bank_accounts(user_id, link.id, account_infos(&me.accounts))
         .await?;
     tracing::info!(user_id, accounts = me.accounts.len(), "bank linked");
     Ok(user_id)
@@ -272,20 +351,44 @@ fn account_infos(accounts: &[ginkgo_openbanking::wire::RegisteredAccount]) -> Ve
         .collect()
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SyncOutcome {
-    /// `ok`, `partial`, `failed` or `relink_needed`.
+    /// The sync's record (see `GET /api/v1/bank/syncs/{id}`).
+    pub sync_id: i64,
+    /// `ok`; `warning` when the bank no longer reports some linked accounts (they stay visible,
+    /// marked `disconnected`; link again to resume them); `partial` or `failed` when accounts
+    /// could not be synced.
     pub status: String,
     pub added: u64,
     pub accounts: Vec<AccountSyncOutcome>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountSyncOutcome {
     pub account_id: i64,
     pub added: u64,
-    /// `ok` or an error code.
+    /// `ok`, `disconnected`, or an error code.
     pub status: String,
+}
+
+fn relink_needed() -> ApiError {
+    ApiError::conflict(
+        "relink_needed",
+        "the bank link has expired; link the bank again",
+    )
+}
+
+fn unlinked() -> ApiError {
+    ApiError::conflict("unlinked", "the bank was unlinked while the sync ran")
+}
+
+/// A usable access token of one link.
+struct Auth {
+    token: String,
+    user_seq_no: String,
+    link_id: i64,
+    /// Whether this sync already refreshed the token (it refreshes at most once).
+    refreshed: bool,
 }
 
 /// A usable access token, refreshed first when it expires within a day.
@@ -293,201 +396,427 @@ async fn access_token(
     state: &AppState,
     api: &Arc<dyn OpenBankingApi>,
     user_id: UserId,
-) -> Result<(String, String), ApiError> {
+) -> Result<Auth, ApiError> {
     let link = state
         .store()
         .bank_link(user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("no bank is linked; link one first"))?;
     if link.status != "active" {
-        return Err(ApiError::conflict(
-            "relink_needed",
-            "the bank link has expired; link the bank again",
-        ));
+        return Err(relink_needed());
     }
     let cipher = state.cipher().ok_or_else(ApiError::internal)?;
     let access = cipher
         .decrypt(&link.access_token_enc)
         .map_err(|_| ApiError::internal())?;
     if link.access_expires_at > Utc::now() + Duration::days(1) {
-        return Ok((access, link.user_seq_no));
+        return Ok(Auth {
+            token: access,
+            user_seq_no: link.user_seq_no,
+            link_id: link.id,
+            refreshed: false,
+        });
     }
+    refresh(state, api, &link).await
+}
+
+/// Exchanges the link's refresh token (single use: the answer's successor is stored) and stores
+/// the new tokens, on the link only if it still exists. A refused refresh marks the link
+/// `relink_needed`.
+async fn refresh(
+    state: &AppState,
+    api: &Arc<dyn OpenBankingApi>,
+    link: &BankLink,
+) -> Result<Auth, ApiError> {
+    let user_id = link.user_id;
+    let cipher = state.cipher().ok_or_else(ApiError::internal)?;
     let Some(refresh_enc) = &link.refresh_token_enc else {
         state
             .store()
             .set_bank_link_status(user_id, "relink_needed", Utc::now())
             .await?;
-        return Err(ApiError::conflict(
-            "relink_needed",
-            "the bank link has expired; link the bank again",
-        ));
+        return Err(relink_needed());
     };
     let refresh = cipher
         .decrypt(refresh_enc)
         .map_err(|_| ApiError::internal())?;
     match api.refresh_token(&refresh).await {
         Ok(tokens) => {
-            state
+            let stored = state
                 .store()
-                .save_bank_link(NewBankLink {
-                    user_id,
-                    user_seq_no: tokens
-                        .user_seq_no
-                        .clone()
-                        .unwrap_or(link.user_seq_no.clone()),
-                    access_token_enc: cipher.encrypt(tokens.access_token.expose()),
-                    refresh_token_enc: Some(
-                        cipher.encrypt(
-                            tokens
-                                .refresh_token
-                                .as_ref()
-                                .map(|t| t.expose())
-                                .unwrap_or(&refresh),
+                .update_bank_tokens(
+                    link.id,
+                    NewBankLink {
+                        user_id,
+                        user_seq_no: link.user_seq_no.clone(),
+                        access_token_enc: cipher.encrypt(tokens.access_token.expose()),
+                        refresh_token_enc: Some(
+                            cipher.encrypt(
+                                tokens
+                                    .refresh_token
+                                    .as_ref()
+                                    .map(|t| t.expose())
+                                    .unwrap_or(&refresh),
+                            ),
                         ),
-                    ),
-                    scope: tokens.scopes.join(" "),
-                    access_expires_at: Utc::now() + Duration::seconds(tokens.expires_in),
-                    now: Utc::now(),
-                })
+                        scope: tokens.scopes.join(" "),
+                        access_expires_at: Utc::now() + Duration::seconds(tokens.expires_in),
+                        now: Utc::now(),
+                    },
+                )
                 .await?;
-            Ok((tokens.access_token.expose().to_string(), link.user_seq_no))
+            if !stored {
+                return Err(unlinked());
+            }
+            tracing::info!(user_id, "bank token refreshed");
+            Ok(Auth {
+                token: tokens.access_token.expose().to_string(),
+                user_seq_no: link.user_seq_no.clone(),
+                link_id: link.id,
+                refreshed: true,
+            })
         }
         Err(e) if e.needs_relink() || matches!(e, BankError::InvalidGrant { .. }) => {
             state
                 .store()
                 .set_bank_link_status(user_id, "relink_needed", Utc::now())
                 .await?;
-            Err(ApiError::conflict(
-                "relink_needed",
-                "the bank link has expired; link the bank again",
-            ))
+            Err(relink_needed())
         }
         Err(e) => Err(bank_error(e)),
     }
 }
 
-fn direction_code(d: ginkgo_openbanking::model::Direction) -> &'static str {
+/// After an O0003 (access token expired) from an API: refresh once, and let the caller retry.
+/// `None` when the token was already refreshed in this sync (or the error is another one).
+async fn refresh_after_expiry(
+    state: &AppState,
+    api: &Arc<dyn OpenBankingApi>,
+    user_id: UserId,
+    auth: &Auth,
+    error: &BankError,
+) -> Result<Option<Auth>, ApiError> {
+    if auth.refreshed || error.code() != Some("O0003") {
+        return Ok(None);
+    }
+    let link = state
+        .store()
+        .bank_link(user_id)
+        .await?
+        .filter(|l| l.id == auth.link_id)
+        .ok_or_else(unlinked)?;
+    refresh(state, api, &link).await.map(Some)
+}
+
+/// `in` or `out` for a row. `기타` (other) has no direction of its own: the sign of the balance
+/// change decides (`previous` is the balance before the row, when known); without a previous
+/// balance, or when it does not move, it counts as money out.
+fn direction_code(
+    d: ginkgo_openbanking::model::Direction,
+    previous: Option<ginkgo_domain::Won>,
+    after: ginkgo_domain::Won,
+) -> &'static str {
     use ginkgo_openbanking::model::Direction as D;
     match d {
         D::Deposit => "in",
-        D::Withdrawal | D::Payment | D::Other => "out",
+        D::Withdrawal | D::Payment => "out",
+        D::Other => match previous {
+            Some(p) if after > p => "in",
+            _ => "out",
+        },
     }
 }
 
-/// Syncs balances and transactions of every linked account: from the last synced date minus an
-/// overlap (or the configured first window), page by page; rows seen before are ignored by
-/// identity, so a repeated sync stores nothing twice.
-pub async fn sync_user(state: &AppState, user_id: UserId) -> Result<SyncOutcome, ApiError> {
+/// The login's sync lease, renewed every third of its time-to-live while held. Dropping it —
+/// however the sync ends, a panic included — stops the renewal and gives the lease back; a
+/// renewal that finds the lease taken by someone else raises `lost`, and the sync stops.
+struct SyncLease {
+    store: Arc<dyn Store>,
+    name: String,
+    holder: String,
+    renewal: tokio::task::JoinHandle<()>,
+    lost: Arc<AtomicBool>,
+    released: bool,
+}
+
+impl SyncLease {
+    async fn acquire(
+        store: Arc<dyn Store>,
+        name: String,
+        ttl: Duration,
+    ) -> Result<Option<SyncLease>, StoreError> {
+        let holder = uuid::Uuid::new_v4().to_string();
+        if !store
+            .try_lease(&name, &holder, Utc::now(), Utc::now() + ttl)
+            .await?
+        {
+            return Ok(None);
+        }
+        let lost = Arc::new(AtomicBool::new(false));
+        let renewal = {
+            let (store, name, holder, lost) =
+                (store.clone(), name.clone(), holder.clone(), lost.clone());
+            let every = (ttl / 3)
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(1));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    match store
+                        .try_lease(&name, &holder, Utc::now(), Utc::now() + ttl)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!(lease = %name, "bank sync lease lost; stopping the sync");
+                            lost.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                        // The database may be back before the lease runs out.
+                        Err(e) => tracing::warn!(error = %e, "could not renew the bank sync lease"),
+                    }
+                }
+            })
+        };
+        Ok(Some(SyncLease {
+            store,
+            name,
+            holder,
+            renewal,
+            lost,
+            released: false,
+        }))
+    }
+
+    async fn release(mut self) {
+        self.renewal.abort();
+        self.released = true;
+        if let Err(e) = self.store.release_lease(&self.name, &self.holder).await {
+            tracing::warn!(error = %e, "could not release the bank sync lease");
+        }
+    }
+}
+
+impl Drop for SyncLease {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        if !self.released
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let (store, name, holder) =
+                (self.store.clone(), self.name.clone(), self.holder.clone());
+            rt.spawn(async move {
+                let _ = store.release_lease(&name, &holder).await;
+            });
+        }
+    }
+}
+
+/// A sync running in its own task.
+pub struct StartedSync {
+    /// Its record, `running` until the task finishes it.
+    pub record: SyncRecord,
+    /// The outcome. Dropping the handle does not stop the sync.
+    pub done: tokio::task::JoinHandle<Result<SyncOutcome, ApiError>>,
+}
+
+/// Starts a sync of the login's accounts in a task of its own, independent of the caller: a
+/// request that times out or a client that goes away does not cut it short. The sync holds the
+/// login's lease (`sync_running` when another sync has it) and is recorded as `running` at once,
+/// then finished with its outcome however it ends.
+pub async fn start_sync(state: &AppState, user_id: UserId) -> Result<StartedSync, ApiError> {
     let api = client(state)?.clone();
+    if state.store().bank_link(user_id).await?.is_none() {
+        return Err(ApiError::not_found("no bank is linked; link one first"));
+    }
     let store = state.store_arc();
-    let lease = format!("bank-sync:{user_id}");
-    let holder = uuid::Uuid::new_v4().to_string();
     // A short lease, renewed while the sync runs: if this process dies, the next sync may
     // start as soon as the lease runs out.
     let ttl = Duration::seconds(
         i64::try_from(state.config().bank.sync_lease_seconds.max(3)).unwrap_or(60),
     );
-    if !store
-        .try_lease(&lease, &holder, Utc::now(), Utc::now() + ttl)
-        .await?
-    {
+    let Some(lease) =
+        SyncLease::acquire(store.clone(), format!("bank-sync:{user_id}"), ttl).await?
+    else {
         return Err(ApiError::conflict(
             "sync_running",
             "a sync of this bank link is already running",
         ));
-    }
-    let renewal = {
-        let (store, lease, holder) = (store.clone(), lease.clone(), holder.clone());
-        let every = (ttl / 3)
-            .to_std()
-            .unwrap_or(std::time::Duration::from_secs(1));
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(e) = store
-                    .try_lease(&lease, &holder, Utc::now(), Utc::now() + ttl)
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not renew the bank sync lease");
-                }
-            }
-        })
     };
-    let started_at = Utc::now();
-    let result = sync_inner(state, &api, user_id).await;
-    renewal.abort();
-    let _ = store.release_lease(&lease, &holder).await;
-    let (status, added, accounts, error) = match &result {
-        Ok(o) => (o.status.clone(), o.added, o.accounts.len() as u32, None),
-        Err(e) if e.code == "relink_needed" => {
-            ("relink_needed".to_string(), 0, 0, Some(e.message.clone()))
+    let record = match store.begin_sync(user_id, Utc::now()).await {
+        Ok(r) => r,
+        Err(e) => {
+            lease.release().await;
+            return Err(e.into());
         }
-        Err(e) => ("failed".to_string(), 0, 0, Some(e.message.clone())),
     };
-    store
-        .record_sync(
-            user_id,
-            SyncRecord {
-                id: 0,
-                started_at,
-                finished_at: Utc::now(),
-                status,
-                accounts,
-                added,
-                error,
-            },
-        )
-        .await?;
-    result
+    let task_state = state.clone();
+    let task_record = record.clone();
+    let done = tokio::spawn(async move {
+        let result = sync_inner(&task_state, &api, user_id, task_record.id, &lease.lost).await;
+        let (status, added, accounts, error) = match &result {
+            Ok(o) => (
+                o.status.clone(),
+                o.added,
+                u32::try_from(o.accounts.len()).unwrap_or(u32::MAX),
+                o.accounts
+                    .iter()
+                    .any(|a| a.status == "disconnected")
+                    .then(|| {
+                        "the bank no longer reports some linked accounts; link again to resume them"
+                            .to_string()
+                    }),
+            ),
+            Err(e) if matches!(e.code, "relink_needed" | "unlinked" | "sync_lease_lost") => {
+                let status = if e.code == "sync_lease_lost" {
+                    "interrupted"
+                } else {
+                    e.code
+                };
+                (status.to_string(), 0, 0, Some(e.message.clone()))
+            }
+            Err(e) => ("failed".to_string(), 0, 0, Some(e.message.clone())),
+        };
+        let finished = SyncRecord {
+            finished_at: Some(Utc::now()),
+            status,
+            accounts,
+            added,
+            error,
+            ..task_record
+        };
+        if let Err(e) = task_state.store().finish_sync(user_id, finished).await {
+            tracing::error!(user_id, error = %e, "could not record the end of a bank sync");
+        }
+        lease.release().await;
+        result
+    });
+    Ok(StartedSync { record, done })
+}
+
+/// Runs a sync to its end (the schedule, `ginkgo bench sync`).
+pub async fn sync_user(state: &AppState, user_id: UserId) -> Result<SyncOutcome, ApiError> {
+    let started = start_sync(state, user_id).await?;
+    match started.done.await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(user_id, error = %e, "bank sync task failed");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+fn check_lease(lost: &AtomicBool) -> Result<(), ApiError> {
+    if lost.load(Ordering::SeqCst) {
+        Err(ApiError::conflict(
+            "sync_lease_lost",
+            "the sync lost its lease (another process took over); it stopped",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 async fn sync_inner(
     state: &AppState,
     api: &Arc<dyn OpenBankingApi>,
     user_id: UserId,
+    sync_id: i64,
+    lost: &AtomicBool,
 ) -> Result<SyncOutcome, ApiError> {
     let store = state.store();
-    let (token, user_seq_no) = access_token(state, api, user_id).await?;
-    let me = match api.user_me(&token, &user_seq_no).await {
+    let mut auth = access_token(state, api, user_id).await?;
+    let me = match api.user_me(&auth.token, &auth.user_seq_no).await {
         Ok(me) => me,
-        Err(e) => {
-            if e.needs_relink() {
-                store
-                    .set_bank_link_status(user_id, "relink_needed", Utc::now())
-                    .await?;
+        Err(e) => match refresh_after_expiry(state, api, user_id, &auth, &e).await? {
+            // The stored expiry said the token was good, the bank said it expired: refreshed
+            // once, asked again.
+            Some(renewed) => {
+                auth = renewed;
+                match api.user_me(&auth.token, &auth.user_seq_no).await {
+                    Ok(me) => me,
+                    Err(e) => return Err(link_failure(state, user_id, e).await?),
+                }
             }
-            return Err(bank_error(e));
-        }
+            None => return Err(link_failure(state, user_id, e).await?),
+        },
     };
-    let accounts = store
-        .upsert_bank_accounts(user_id, account_infos(&me.accounts))
-        .await?;
-    let rules = store.rules(user_id).await?;
-    let cat = categorizer(&rules)?;
+    check_lease(lost)?;
+    let known = store.bank_accounts(user_id).await?;
+    let accounts = match store
+        .upsert_bank_accounts(user_id, auth.link_id, account_infos(&me.accounts))
+        .await
+    {
+        Ok(a) => a,
+        Err(StoreError::NotFound) => return Err(unlinked()),
+        Err(e) => return Err(e.into()),
+    };
+    let cat = categorizer_of(state, user_id).await?;
     let today = today_kst();
     let cfg = &state.config().bank;
     let mut outcome = SyncOutcome {
+        sync_id,
         status: "ok".into(),
         added: 0,
         accounts: Vec::new(),
     };
+    // Accounts the bank stopped reporting (for instance after the center lost its
+    // registrations): their history stays visible, the sync says so.
+    for gone in known
+        .iter()
+        .filter(|k| !accounts.iter().any(|a| a.id == k.id))
+    {
+        outcome.accounts.push(AccountSyncOutcome {
+            account_id: gone.id,
+            added: 0,
+            status: "disconnected".into(),
+        });
+    }
     for account in accounts {
+        check_lease(lost)?;
+        // Unlinked meanwhile (perhaps on another replica): stop writing.
+        if store
+            .bank_link(user_id)
+            .await?
+            .is_none_or(|l| l.id != auth.link_id)
+        {
+            return Err(unlinked());
+        }
         let from = match account.synced_through {
             Some(d) => d - Duration::days(i64::from(cfg.overlap_days)),
             None => today - Duration::days(i64::from(cfg.first_sync_days)),
         };
-        match sync_account(
+        let mut result = sync_account(
             state,
             api,
-            &token,
+            &auth.token,
             &cat,
             account.id,
             &account.fintech_use_num,
             from,
             today,
+            lost,
         )
-        .await
+        .await;
+        if let Err(e) = &result
+            && let Some(renewed) = refresh_after_expiry(state, api, user_id, &auth, e).await?
         {
+            auth = renewed;
+            result = sync_account(
+                state,
+                api,
+                &auth.token,
+                &cat,
+                account.id,
+                &account.fintech_use_num,
+                from,
+                today,
+                lost,
+            )
+            .await;
+        }
+        check_lease(lost)?;
+        match result {
             Ok(added) => {
                 store
                     .finish_account_sync(account.id, Some(today), "ok", Utc::now())
@@ -528,11 +857,33 @@ async fn sync_inner(
             }
         }
     }
-    if !outcome.accounts.is_empty() && outcome.accounts.iter().all(|a| a.status != "ok") {
+    let synced = outcome
+        .accounts
+        .iter()
+        .filter(|a| a.status != "disconnected")
+        .collect::<Vec<_>>();
+    if !synced.is_empty() && synced.iter().all(|a| a.status != "ok") {
         outcome.status = "failed".into();
+    } else if outcome.status == "ok" && synced.len() < outcome.accounts.len() {
+        outcome.status = "warning".into();
     }
     tracing::info!(user_id, added = outcome.added, status = %outcome.status, "bank sync finished");
     Ok(outcome)
+}
+
+/// A failure of the link as a whole (`user/me`): a relink is recorded when it is needed.
+async fn link_failure(
+    state: &AppState,
+    user_id: UserId,
+    e: BankError,
+) -> Result<ApiError, ApiError> {
+    if e.needs_relink() {
+        state
+            .store()
+            .set_bank_link_status(user_id, "relink_needed", Utc::now())
+            .await?;
+    }
+    Ok(bank_error(e))
 }
 
 /// A transaction's identity within one day (date, time, direction, amount, balance, memo,
@@ -557,6 +908,7 @@ async fn sync_account(
     fin: &str,
     from: NaiveDate,
     to: NaiveDate,
+    lost: &AtomicBool,
 ) -> Result<u64, BankError> {
     let store = state.store();
     let store_err = |e: StoreError| BankError::RetryLater {
@@ -580,7 +932,18 @@ async fn sync_account(
     let mut buffer: Vec<NewBankTxn> = Vec::new();
     let mut added = 0u64;
     let mut pages = 0usize;
+    // The balance before the window's first row, for rows whose direction is `기타`.
+    let mut previous = store
+        .bank_balance_before(account_id, from)
+        .await
+        .map_err(store_err)?;
     loop {
+        if lost.load(Ordering::SeqCst) {
+            return Err(BankError::RetryLater {
+                code: None,
+                reason: "the sync lease was lost".into(),
+            });
+        }
         let page = match api.transaction_page(token, &query, trace.as_deref()).await {
             Ok(p) => p,
             Err(BankError::Unexpected { code, .. }) if code == "A0018" && pages == 0 => break,
@@ -592,7 +955,8 @@ async fn sync_account(
                 ordinals.clear();
                 current_day = Some(t.date);
             }
-            let direction = direction_code(t.direction);
+            let direction = direction_code(t.direction, previous, t.after_balance);
+            previous = Some(t.after_balance);
             let key = (
                 t.date,
                 t.time,
@@ -669,7 +1033,8 @@ pub async fn recompute(
     if touched.is_empty() {
         return Ok(0);
     }
-    let cat = categorizer(&store.rules(user_id).await?)?;
+    let cat = categorizer_of(state, user_id).await?;
+    let mut refiled = 0u64;
     let changes: Vec<CategoryChange> = touched
         .iter()
         .filter(|t| !t.manual)
@@ -684,6 +1049,9 @@ pub async fn recompute(
             );
             let (source, rule_id) = source_parts(&c.source);
             let code = c.category.code();
+            if code != t.category {
+                refiled += 1;
+            }
             (code != t.category || source != t.category_source || rule_id != t.rule_id).then(|| {
                 CategoryChange {
                     txn_id: t.id,
@@ -694,7 +1062,71 @@ pub async fn recompute(
             })
         })
         .collect();
-    Ok(store.apply_category_changes(user_id, changes).await?)
+    // Every change is written (a row filed by another rule now says so); the answer counts the
+    // rows whose category changed, as a preview does.
+    store.apply_category_changes(user_id, changes).await?;
+    Ok(refiled)
+}
+
+/// The rule a save of (`kind`, `pattern`) would update: the one of the same kind whose pattern
+/// normalises to the same text (so that "스타벅스  강남R점" and "스타벅스 강남r점" are one rule).
+pub fn same_rule<'a>(rules: &'a [RuleRow], kind: &str, pattern: &str) -> Option<&'a RuleRow> {
+    let wanted = normalize(pattern);
+    rules
+        .iter()
+        .find(|r| r.kind == kind && normalize(&r.pattern) == wanted)
+}
+
+/// Creates or updates the rule (`kind`, `pattern`) → `category` and puts it first: a re-filing
+/// wins over every older rule. A rule whose pattern is the same once normalised is updated
+/// rather than duplicated.
+pub async fn save_rule(
+    state: &AppState,
+    user_id: UserId,
+    kind: &str,
+    pattern: &str,
+    category: &str,
+) -> Result<RuleRow, ApiError> {
+    let rules = state.store().rules(user_id).await?;
+    let pattern = same_rule(&rules, kind, pattern)
+        .map(|r| r.pattern.clone())
+        .unwrap_or_else(|| pattern.trim().to_string());
+    let rule = state
+        .store()
+        .upsert_rule(user_id, kind, &pattern, category)
+        .await?;
+    state.categorizers().invalidate(user_id);
+    Ok(rule)
+}
+
+/// The rule set [`save_rule`] would leave: the saved rule first (with the id it would keep,
+/// `-1` for a new one), then every other rule in its current order.
+pub fn rules_after_save(
+    rules: &[RuleRow],
+    kind: &str,
+    pattern: &str,
+    category: &str,
+) -> Vec<RuleRow> {
+    let existing = same_rule(rules, kind, pattern);
+    let saved = RuleRow {
+        id: existing.map_or(-1, |r| r.id),
+        kind: kind.to_string(),
+        pattern: existing.map_or_else(|| pattern.trim().to_string(), |r| r.pattern.clone()),
+        category: category.to_string(),
+        position: 0,
+    };
+    let mut out = vec![saved];
+    out.extend(
+        rules
+            .iter()
+            .filter(|r| Some(r.id) != existing.map(|e| e.id))
+            .enumerate()
+            .map(|(i, r)| RuleRow {
+                position: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                ..r.clone()
+            }),
+    );
+    out
 }
 
 /// Syncs every active link every `interval`, on the replica that holds the lease.
@@ -702,26 +1134,101 @@ pub async fn schedule_sync(state: AppState, interval: std::time::Duration) {
     let holder = format!("replica-{}", uuid::Uuid::new_v4().simple());
     loop {
         tokio::time::sleep(interval).await;
-        let store = state.store_arc();
-        let until = Utc::now() + Duration::seconds(interval.as_secs() as i64);
-        if !matches!(
-            store
-                .try_lease("bank-sync-schedule", &holder, Utc::now(), until)
-                .await,
-            Ok(true)
-        ) {
-            continue;
+        scheduled_round(&state, &holder, interval).await;
+    }
+}
+
+/// One round of the schedule: when this replica (`holder`) takes the `bank-sync-schedule`
+/// lease, syncs every active link one after the other. Answers how many links it synced, or
+/// `None` when another replica holds the lease.
+pub async fn scheduled_round(
+    state: &AppState,
+    holder: &str,
+    interval: std::time::Duration,
+) -> Option<usize> {
+    let store = state.store_arc();
+    let until = Utc::now() + Duration::from_std(interval).unwrap_or(Duration::minutes(1));
+    if !matches!(
+        store
+            .try_lease("bank-sync-schedule", holder, Utc::now(), until)
+            .await,
+        Ok(true)
+    ) {
+        return None;
+    }
+    let links = match store.active_bank_links().await {
+        Ok(links) => links,
+        Err(e) => {
+            tracing::warn!(error = %e, "scheduled sync could not list the links");
+            return Some(0);
         }
-        if let Ok(links) = store.active_bank_links().await {
-            for link in links {
-                if let Err(e) = sync_user(&state, link.user_id).await {
-                    tracing::warn!(
-                        user_id = link.user_id,
-                        code = e.code,
-                        "scheduled sync failed"
-                    );
-                }
-            }
+    };
+    let mut synced = 0;
+    for link in links {
+        match sync_user(state, link.user_id).await {
+            Ok(_) => synced += 1,
+            Err(e) => tracing::warn!(
+                user_id = link.user_id,
+                code = e.code,
+                "scheduled sync failed"
+            ),
         }
+    }
+    Some(synced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ginkgo_domain::Won;
+    use ginkgo_openbanking::model::Direction as D;
+
+    fn rule(id: i64, pattern: &str, position: i32) -> RuleRow {
+        RuleRow {
+            id,
+            kind: "contains".into(),
+            pattern: pattern.into(),
+            category: "cafe".into(),
+            position,
+        }
+    }
+
+    #[test]
+    fn a_rule_set_is_built_once_and_rebuilt_when_it_changes() {
+        let cache = CategorizerCache::default();
+        let rules = vec![rule(1, "스타벅스", 0), rule(2, "이디야", 1)];
+        let a = cache.get(7, &rules).expect("build");
+        let b = cache.get(7, &rules).expect("cached");
+        assert!(Arc::ptr_eq(&a, &b), "the same rule set is not rebuilt");
+        let other_user = cache.get(8, &rules).expect("build");
+        assert!(!Arc::ptr_eq(&a, &other_user), "one entry per login");
+        let mut moved = rules.clone();
+        moved[0].position = 2;
+        let c = cache.get(7, &moved).expect("rebuild");
+        assert!(
+            !Arc::ptr_eq(&a, &c),
+            "a reordered rule set is a new version"
+        );
+        let mut edited = moved.clone();
+        edited[1].category = "food".into();
+        let d = cache.get(7, &edited).expect("rebuild");
+        assert!(!Arc::ptr_eq(&c, &d), "a new category is a new version");
+        cache.invalidate(7);
+        let e = cache.get(7, &edited).expect("rebuild");
+        assert!(!Arc::ptr_eq(&d, &e), "invalidated");
+        assert_ne!(
+            rules_version(&[rule(1, "ab", 0), rule(2, "c", 0)]),
+            rules_version(&[rule(1, "a", 0), rule(2, "bc", 0)])
+        );
+    }
+
+    #[test]
+    fn other_rows_take_the_direction_of_the_balance_change() {
+        let w = Won::new;
+        assert_eq!(direction_code(D::Other, Some(w(1_000)), w(1_500)), "in");
+        assert_eq!(direction_code(D::Other, Some(w(1_000)), w(400)), "out");
+        assert_eq!(direction_code(D::Other, None, w(400)), "out");
+        assert_eq!(direction_code(D::Deposit, Some(w(1_000)), w(400)), "in");
+        assert_eq!(direction_code(D::Payment, Some(w(1_000)), w(1_400)), "out");
     }
 }

@@ -41,6 +41,7 @@ pub struct Config {
     pub deposit: DepositConfig,
     pub batch: BatchConfig,
     pub bank: BankConfig,
+    pub insight: InsightConfig,
     /// How long (ms) a read of investment data may be served from memory; 0 turns it off.
     pub read_cache_ms: u64,
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy you control).
@@ -121,6 +122,30 @@ pub struct BankConfig {
     /// A running sync holds a lease of this many seconds, renewed every third of it; a sync
     /// whose process died is retried once its lease runs out.
     pub sync_lease_seconds: u64,
+    /// How long `POST /api/v1/bank/sync` waits for the sync (which runs on its own) before it
+    /// answers `202` with the sync's record to poll; under the 30 s request timeout.
+    pub sync_wait_seconds: u64,
+    /// Per-request timeout of calls to the center; a timed-out inquiry is retried (up to 3
+    /// times, with backoff), a timed-out code exchange is not.
+    pub request_timeout_seconds: u64,
+}
+
+/// Spending insight.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InsightConfig {
+    /// A series is recurring only when the standard deviation of its intervals (for monthly
+    /// and longer series: of its dates against the calendar schedule) is strictly under this
+    /// many days. The original app's 1.1; between 0.1 and 7.
+    pub recurring_max_std_days: f64,
+}
+
+impl Default for InsightConfig {
+    fn default() -> Self {
+        InsightConfig {
+            recurring_max_std_days: 1.1,
+        }
+    }
 }
 
 impl Default for BankConfig {
@@ -136,6 +161,8 @@ impl Default for BankConfig {
             first_sync_days: 400,
             overlap_days: 3,
             sync_lease_seconds: 60,
+            sync_wait_seconds: 20,
+            request_timeout_seconds: 10,
         }
     }
 }
@@ -149,6 +176,7 @@ impl Default for Config {
             deposit: DepositConfig::default(),
             batch: BatchConfig::default(),
             bank: BankConfig::default(),
+            insight: InsightConfig::default(),
             read_cache_ms: 1000,
             unknown_variables: Vec::new(),
             trust_forwarded_for: false,
@@ -284,6 +312,20 @@ impl Config {
                 self.bank.sync_lease_seconds =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
             }
+            "GINKGO_BANK_REQUEST_TIMEOUT_SECONDS" => {
+                self.bank.request_timeout_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_BANK_SYNC_WAIT_SECONDS" => {
+                self.bank.sync_wait_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS" => {
+                self.insight.recurring_max_std_days = value
+                    .trim()
+                    .parse()
+                    .map_err(|e| bad(format!("{e} (expected days, such as 1.1)")))?
+            }
             "GINKGO_READ_CACHE_MS" => {
                 self.read_cache_ms = value.trim().parse().map_err(|e| bad(format!("{e}")))?
             }
@@ -340,6 +382,25 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.deposit.expiry_minutes) {
             problems.push("deposit.expiry_minutes must be between 1 and 1440".into());
+        }
+        let std_days = self.insight.recurring_max_std_days;
+        if !(std_days.is_finite() && (0.1..=7.0).contains(&std_days)) {
+            problems.push(
+                "insight.recurring_max_std_days (GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS) must be between 0.1 and 7 days"
+                    .into(),
+            );
+        }
+        if self.bank.sync_wait_seconds > 25 {
+            problems.push(
+                "bank.sync_wait_seconds (GINKGO_BANK_SYNC_WAIT_SECONDS) must be at most 25 (requests time out after 30 s)"
+                    .into(),
+            );
+        }
+        if !(1..=120).contains(&self.bank.request_timeout_seconds) {
+            problems.push(
+                "bank.request_timeout_seconds (GINKGO_BANK_REQUEST_TIMEOUT_SECONDS) must be between 1 and 120"
+                    .into(),
+            );
         }
         if let Some(url) = &self.bank.base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -456,6 +517,50 @@ mod tests {
     }
 
     #[test]
+    fn the_recurring_threshold_and_the_sync_wait_are_configurable_and_checked() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS", "0.8"),
+                ("GINKGO_BANK_SYNC_WAIT_SECONDS", "5"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.insight.recurring_max_std_days, 0.8);
+        assert_eq!(c.bank.sync_wait_seconds, 5);
+        c.validate().expect("valid");
+        for bad in ["0", "-1", "NaN", "inf", "8"] {
+            let c = Config::load(
+                None,
+                env(&[
+                    ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                    ("GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS", bad),
+                ]),
+            )
+            .expect("loads");
+            let msg = c.validate().expect_err(bad).to_string();
+            assert!(msg.contains("recurring_max_std_days"), "{bad}: {msg}");
+        }
+        let bad = Config::load(None, env(&[("GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS", "x")]));
+        assert!(bad.is_err());
+        let c = Config::load(
+            None,
+            env(&[
+                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_BANK_SYNC_WAIT_SECONDS", "30"),
+            ]),
+        )
+        .expect("loads");
+        assert!(
+            c.validate()
+                .expect_err("too long")
+                .to_string()
+                .contains("sync_wait_seconds")
+        );
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let c = Config::load(
             None,
@@ -511,6 +616,8 @@ mod tests {
             c.batch.daily_at,
             NaiveTime::from_hms_opt(9, 0, 0).expect("t")
         );
+        assert_eq!(c.insight.recurring_max_std_days, 1.1);
+        assert_eq!(c.bank.overlap_days, 3);
     }
 
     #[test]

@@ -23,6 +23,7 @@ struct Inner {
     bank: Option<Arc<dyn OpenBankingApi>>,
     cipher: Option<TokenCipher>,
     cache: ReadCache,
+    categorizers: crate::bank::CategorizerCache,
 }
 
 impl AppState {
@@ -32,13 +33,14 @@ impl AppState {
         let (bank, cipher) = match &config.bank.base_url {
             Some(url) => {
                 let b = &config.bank;
-                let client_config = ClientConfig::new(
+                let mut client_config = ClientConfig::new(
                     url,
                     &b.client_id,
                     b.client_secret.expose(),
                     &b.redirect_uri,
                     &b.institution_code,
                 );
+                client_config.timeout = std::time::Duration::from_secs(b.request_timeout_seconds);
                 let tran_ids = Arc::new(StoreTranIds {
                     store: store.clone(),
                     institution_code: b.institution_code.clone(),
@@ -59,6 +61,7 @@ impl AppState {
                 decoy_hash: crate::auth::decoy_hash(),
                 bank,
                 cipher,
+                categorizers: Default::default(),
             }),
         })
     }
@@ -82,6 +85,7 @@ impl AppState {
                         decoy_hash: crate::auth::decoy_hash(),
                         bank: None,
                         cipher: None,
+                        categorizers: Default::default(),
                     }),
                 }
             }
@@ -118,6 +122,11 @@ impl AppState {
 
     pub fn cipher(&self) -> Option<&TokenCipher> {
         self.inner.cipher.as_ref()
+    }
+
+    /// Categorisers per login and rule set (see [`crate::bank::CategorizerCache`]).
+    pub fn categorizers(&self) -> &crate::bank::CategorizerCache {
+        &self.inner.categorizers
     }
 }
 

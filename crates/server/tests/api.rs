@@ -13,6 +13,8 @@ mod auth;
 mod bad_input;
 #[path = "api/bank.rs"]
 mod bank;
+#[path = "api/bank_sync.rs"]
+mod bank_sync;
 #[path = "api/batch.rs"]
 mod batch;
 #[path = "api/browser.rs"]

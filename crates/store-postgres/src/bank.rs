@@ -80,7 +80,7 @@ fn sync_from_row(r: &Row) -> SyncRecord {
     SyncRecord {
         id: r.get(0),
         started_at: ts(r.get(1)),
-        finished_at: ts(r.get(2)),
+        finished_at: r.get::<_, Option<i64>>(2).map(ts),
         status: r.get(3),
         accounts: r.get::<_, i64>(4) as u32,
         added: r.get::<_, i64>(5) as u64,
@@ -201,6 +201,39 @@ impl BankStore for PostgresStore {
         Ok(link_from_row(&row))
     }
 
+    async fn update_bank_tokens(&self, link_id: i64, link: NewBankLink) -> StoreResult<bool> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE bank_links SET access_token_enc = $1, refresh_token_enc = $2, scope = $3, \
+                 access_expires_at = $4, updated_at = $5 WHERE id = $6 AND user_id = $7",
+                &[
+                    &link.access_token_enc,
+                    &link.refresh_token_enc,
+                    &link.scope,
+                    &link.access_expires_at.timestamp_millis(),
+                    &link.now.timestamp_millis(),
+                    &link_id,
+                    &link.user_id,
+                ],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(n == 1)
+    }
+
+    async fn bank_links_with_identity(&self, user_seq_no: &str) -> StoreResult<Vec<BankLink>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!("{LINK_SELECT} WHERE user_seq_no = $1 ORDER BY id"),
+                &[&user_seq_no],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows.iter().map(link_from_row).collect())
+    }
+
     async fn bank_link(&self, user_id: UserId) -> StoreResult<Option<BankLink>> {
         let c = self.client().await?;
         let row = c
@@ -262,30 +295,58 @@ impl BankStore for PostgresStore {
     async fn upsert_bank_accounts(
         &self,
         user_id: UserId,
+        link_id: i64,
         accounts: Vec<BankAccountInfo>,
     ) -> StoreResult<Vec<BankAccount>> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(map_err)?;
-        tx.execute(
-            "UPDATE bank_accounts SET active = 0 WHERE user_id = $1",
-            &[&user_id],
-        )
-        .await
-        .map_err(map_err)?;
-        for a in &accounts {
-            tx.execute(
-                "INSERT INTO bank_accounts (user_id, fintech_use_num, bank_name, bank_code, account_alias, \
-                 account_num_masked, active) VALUES ($1, $2, $3, $4, $5, $6, 1) \
-                 ON CONFLICT (user_id, fintech_use_num) DO UPDATE SET bank_name = excluded.bank_name, \
-                 bank_code = excluded.bank_code, account_alias = excluded.account_alias, \
-                 account_num_masked = excluded.account_num_masked, active = 1",
-                &[&user_id, &a.fintech_use_num, &a.bank_name, &a.bank_code, &a.account_alias, &a.account_num_masked],
+        // The link row is locked so that an unlink cannot slip between the check and the writes.
+        let linked = tx
+            .query_opt(
+                "SELECT id FROM bank_links WHERE id = $1 AND user_id = $2 FOR UPDATE",
+                &[&link_id, &user_id],
             )
             .await
             .map_err(map_err)?;
+        if linked.is_none() {
+            return Err(StoreError::NotFound);
         }
+        let mut ids: Vec<i64> = Vec::with_capacity(accounts.len());
+        for a in &accounts {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO bank_accounts (user_id, fintech_use_num, bank_name, bank_code, account_alias, \
+                     account_num_masked, active) VALUES ($1, $2, $3, $4, $5, $6, 1) \
+                     ON CONFLICT (user_id, fintech_use_num) DO UPDATE SET bank_name = excluded.bank_name, \
+                     bank_code = excluded.bank_code, account_alias = excluded.account_alias, \
+                     account_num_masked = excluded.account_num_masked, active = 1, \
+                     sync_status = CASE WHEN bank_accounts.sync_status = 'disconnected' \
+                         THEN 'pending' ELSE bank_accounts.sync_status END \
+                     RETURNING id",
+                    &[&user_id, &a.fintech_use_num, &a.bank_name, &a.bank_code, &a.account_alias, &a.account_num_masked],
+                )
+                .await
+                .map_err(map_err)?
+                .get(0);
+            ids.push(id);
+        }
+        // Accounts the bank no longer reports keep their history, visibly disconnected.
+        tx.execute(
+            "UPDATE bank_accounts SET sync_status = 'disconnected' \
+             WHERE user_id = $1 AND active = 1 AND NOT (id = ANY($2))",
+            &[&user_id, &ids],
+        )
+        .await
+        .map_err(map_err)?;
+        let rows = tx
+            .query(
+                &format!("{ACCOUNT_SELECT} WHERE id = ANY($1) ORDER BY id"),
+                &[&ids],
+            )
+            .await
+            .map_err(map_err)?;
         tx.commit().await.map_err(map_err)?;
-        self.bank_accounts(user_id).await
+        Ok(rows.iter().map(account_from_row).collect())
     }
 
     async fn bank_accounts(&self, user_id: UserId) -> StoreResult<Vec<BankAccount>> {
@@ -373,6 +434,23 @@ impl BankStore for PostgresStore {
         Ok(added)
     }
 
+    async fn bank_balance_before(
+        &self,
+        account_id: BankAccountId,
+        date: NaiveDate,
+    ) -> StoreResult<Option<Won>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT balance_after FROM bank_transactions WHERE account_id = $1 AND tran_date < $2 \
+                 ORDER BY tran_date DESC, tran_time DESC, id DESC LIMIT 1",
+                &[&account_id, &date_key(date)],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.map(|r| Won::new(r.get::<_, i64>(0))))
+    }
+
     async fn finish_account_sync(
         &self,
         account_id: BankAccountId,
@@ -391,26 +469,80 @@ impl BankStore for PostgresStore {
         Ok(())
     }
 
-    async fn record_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<SyncRecord> {
-        let c = self.client().await?;
-        let id: i64 = c
+    async fn begin_sync(
+        &self,
+        user_id: UserId,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<SyncRecord> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let at = started_at.timestamp_millis();
+        tx.execute(
+            "UPDATE bank_syncs SET status = 'interrupted', finished_at = $2, \
+             error = 'the process running this sync stopped' \
+             WHERE user_id = $1 AND status = 'running'",
+            &[&user_id, &at],
+        )
+        .await
+        .map_err(map_err)?;
+        let id: i64 = tx
             .query_one(
                 "INSERT INTO bank_syncs (user_id, started_at, finished_at, status, accounts, added, error) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                &[
-                    &user_id,
-                    &record.started_at.timestamp_millis(),
-                    &record.finished_at.timestamp_millis(),
-                    &record.status,
-                    &i64::from(record.accounts),
-                    &(record.added as i64),
-                    &record.error,
-                ],
+                 VALUES ($1, $2, NULL, 'running', 0, 0, NULL) RETURNING id",
+                &[&user_id, &at],
             )
             .await
             .map_err(map_err)?
             .get(0);
-        Ok(SyncRecord { id, ..record })
+        tx.commit().await.map_err(map_err)?;
+        Ok(SyncRecord {
+            id,
+            started_at,
+            finished_at: None,
+            status: "running".into(),
+            accounts: 0,
+            added: 0,
+            error: None,
+        })
+    }
+
+    async fn finish_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<()> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE bank_syncs SET finished_at = $1, status = $2, accounts = $3, added = $4, error = $5 \
+                 WHERE id = $6 AND user_id = $7",
+                &[
+                    &record.finished_at.map(|t| t.timestamp_millis()),
+                    &record.status,
+                    &i64::from(record.accounts),
+                    &i64::try_from(record.added).unwrap_or(i64::MAX),
+                    &record.error,
+                    &record.id,
+                    &user_id,
+                ],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn sync_record(&self, user_id: UserId, id: i64) -> StoreResult<SyncRecord> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT id, started_at, finished_at, status, accounts, added, error FROM bank_syncs \
+                 WHERE id = $1 AND user_id = $2",
+                &[&id, &user_id],
+            )
+            .await
+            .map_err(map_err)?
+            .ok_or(StoreError::NotFound)?;
+        Ok(sync_from_row(&row))
     }
 
     async fn syncs(&self, user_id: UserId, limit: u32) -> StoreResult<Vec<SyncRecord>> {
@@ -625,6 +757,15 @@ impl BankStore for PostgresStore {
                 )
                 .await
                 .map_err(map_err)?;
+                // A re-filing wins: the rule moves to the front.
+                let mut ids: Vec<i64> = rules_of(&tx, user_id)
+                    .await?
+                    .iter()
+                    .map(|r| r.id)
+                    .filter(|r| *r != id)
+                    .collect();
+                ids.insert(0, id);
+                renumber(&tx, user_id, &ids).await?;
                 id
             }
             None => {

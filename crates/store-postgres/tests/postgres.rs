@@ -49,6 +49,11 @@ async fn migrations_apply_once() {
     let applied = store.applied_migrations().await.expect("list");
     assert_eq!(
         applied,
-        vec!["0001_foundation", "0002_investments", "0003_bank"]
+        vec![
+            "0001_foundation",
+            "0002_investments",
+            "0003_bank",
+            "0004_bank_sync_runs"
+        ]
     );
 }

@@ -80,7 +80,7 @@ fn sync_from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
     Ok(SyncRecord {
         id: r.get(0)?,
         started_at: ts(r.get(1)?),
-        finished_at: ts(r.get(2)?),
+        finished_at: r.get::<_, Option<i64>>(2)?.map(ts),
         status: r.get(3)?,
         accounts: r.get::<_, i64>(4)? as u32,
         added: r.get::<_, i64>(5)? as u64,
@@ -195,6 +195,41 @@ impl BankStore for SqliteStore {
             .await
     }
 
+    async fn update_bank_tokens(&self, link_id: i64, link: NewBankLink) -> StoreResult<bool> {
+        self.pools
+            .write(move |c| {
+                let n = c
+                    .execute(
+                        "UPDATE bank_links SET access_token_enc = ?1, refresh_token_enc = ?2, scope = ?3, \
+                         access_expires_at = ?4, updated_at = ?5 WHERE id = ?6 AND user_id = ?7",
+                        params![
+                            link.access_token_enc,
+                            link.refresh_token_enc,
+                            link.scope,
+                            link.access_expires_at.timestamp_millis(),
+                            link.now.timestamp_millis(),
+                            link_id,
+                            link.user_id
+                        ],
+                    )
+                    .map_err(map_err)?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn bank_links_with_identity(&self, user_seq_no: &str) -> StoreResult<Vec<BankLink>> {
+        let user_seq_no = user_seq_no.to_string();
+        self.pools
+            .read(move |c| {
+                let mut st =
+                    c.prepare_cached(&format!("{LINK_SELECT} WHERE user_seq_no = ?1 ORDER BY id"))?;
+                let rows = st.query_map([user_seq_no], link_from_row)?;
+                rows.collect()
+            })
+            .await
+    }
+
     async fn bank_link(&self, user_id: UserId) -> StoreResult<Option<BankLink>> {
         self.pools
             .read(move |c| {
@@ -264,29 +299,67 @@ impl BankStore for SqliteStore {
     async fn upsert_bank_accounts(
         &self,
         user_id: UserId,
+        link_id: i64,
         accounts: Vec<BankAccountInfo>,
     ) -> StoreResult<Vec<BankAccount>> {
         self.pools
             .write(move |c| {
                 let tx = c.transaction().map_err(map_err)?;
-                tx.execute("UPDATE bank_accounts SET active = 0 WHERE user_id = ?1", [user_id]).map_err(map_err)?;
+                let linked: bool = tx
+                    .query_row(
+                        "SELECT EXISTS(SELECT 1 FROM bank_links WHERE id = ?1 AND user_id = ?2)",
+                        params![link_id, user_id],
+                        |r| r.get(0),
+                    )
+                    .map_err(map_err)?;
+                if !linked {
+                    return Err(StoreError::NotFound);
+                }
+                let mut ids = Vec::with_capacity(accounts.len());
                 for a in &accounts {
-                    tx.execute(
+                    let id: i64 = tx.query_row(
                         "INSERT INTO bank_accounts (user_id, fintech_use_num, bank_name, bank_code, account_alias, \
                          account_num_masked, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1) \
                          ON CONFLICT(user_id, fintech_use_num) DO UPDATE SET bank_name = excluded.bank_name, \
                          bank_code = excluded.bank_code, account_alias = excluded.account_alias, \
-                         account_num_masked = excluded.account_num_masked, active = 1",
+                         account_num_masked = excluded.account_num_masked, active = 1, \
+                         sync_status = CASE WHEN bank_accounts.sync_status = 'disconnected' \
+                             THEN 'pending' ELSE bank_accounts.sync_status END \
+                         RETURNING id",
                         params![user_id, a.fintech_use_num, a.bank_name, a.bank_code, a.account_alias, a.account_num_masked],
+                        |r| r.get(0),
                     )
                     .map_err(map_err)?;
+                    ids.push(id);
+                }
+                // Accounts the bank no longer reports keep their history, visibly disconnected.
+                {
+                    let mut st = tx
+                        .prepare("SELECT id FROM bank_accounts WHERE user_id = ?1 AND active = 1")
+                        .map_err(map_err)?;
+                    let shown: Vec<i64> = st
+                        .query_map([user_id], |r| r.get(0))
+                        .map_err(map_err)?
+                        .collect::<Result<_, _>>()
+                        .map_err(map_err)?;
+                    for id in shown.iter().filter(|id| !ids.contains(id)) {
+                        tx.execute(
+                            "UPDATE bank_accounts SET sync_status = 'disconnected' WHERE id = ?1",
+                            [id],
+                        )
+                        .map_err(map_err)?;
+                    }
+                }
+                let mut out = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    out.push(
+                        tx.query_row(&format!("{ACCOUNT_SELECT} WHERE id = ?1"), [id], account_from_row)
+                            .map_err(map_err)?,
+                    );
                 }
                 tx.commit().map_err(map_err)?;
-                let mut st = c
-                    .prepare(&format!("{ACCOUNT_SELECT} WHERE user_id = ?1 AND active = 1 ORDER BY id"))
-                    .map_err(map_err)?;
-                let rows = st.query_map([user_id], account_from_row).map_err(map_err)?;
-                rows.collect::<Result<_, _>>().map_err(map_err)
+                out.sort_by_key(|a| a.id);
+                Ok(out)
             })
             .await
     }
@@ -379,6 +452,25 @@ impl BankStore for SqliteStore {
             .await
     }
 
+    async fn bank_balance_before(
+        &self,
+        account_id: BankAccountId,
+        date: NaiveDate,
+    ) -> StoreResult<Option<Won>> {
+        self.pools
+            .read(move |c| {
+                c.query_row(
+                    "SELECT balance_after FROM bank_transactions WHERE account_id = ?1 AND tran_date < ?2 \
+                     ORDER BY tran_date DESC, tran_time DESC, id DESC LIMIT 1",
+                    params![account_id, date_key(date)],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+                .map(|b| b.map(Won::new))
+            })
+            .await
+    }
+
     async fn finish_account_sync(
         &self,
         account_id: BankAccountId,
@@ -400,26 +492,79 @@ impl BankStore for SqliteStore {
             .await
     }
 
-    async fn record_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<SyncRecord> {
+    async fn begin_sync(
+        &self,
+        user_id: UserId,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<SyncRecord> {
         self.pools
             .write(move |c| {
-                let id: i64 = c
+                let tx = c.transaction().map_err(map_err)?;
+                tx.execute(
+                    "UPDATE bank_syncs SET status = 'interrupted', finished_at = ?2, \
+                     error = 'the process running this sync stopped' \
+                     WHERE user_id = ?1 AND status = 'running'",
+                    params![user_id, started_at.timestamp_millis()],
+                )
+                .map_err(map_err)?;
+                let id: i64 = tx
                     .query_row(
                         "INSERT INTO bank_syncs (user_id, started_at, finished_at, status, accounts, added, error) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-                        params![
-                            user_id,
-                            record.started_at.timestamp_millis(),
-                            record.finished_at.timestamp_millis(),
-                            record.status,
-                            i64::from(record.accounts),
-                            record.added as i64,
-                            record.error
-                        ],
+                         VALUES (?1, ?2, NULL, 'running', 0, 0, NULL) RETURNING id",
+                        params![user_id, started_at.timestamp_millis()],
                         |r| r.get(0),
                     )
                     .map_err(map_err)?;
-                Ok(SyncRecord { id, ..record })
+                tx.commit().map_err(map_err)?;
+                Ok(SyncRecord {
+                    id,
+                    started_at,
+                    finished_at: None,
+                    status: "running".into(),
+                    accounts: 0,
+                    added: 0,
+                    error: None,
+                })
+            })
+            .await
+    }
+
+    async fn finish_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<()> {
+        self.pools
+            .write(move |c| {
+                let n = c
+                    .execute(
+                        "UPDATE bank_syncs SET finished_at = ?1, status = ?2, accounts = ?3, added = ?4, error = ?5 \
+                         WHERE id = ?6 AND user_id = ?7",
+                        params![
+                            record.finished_at.map(|t| t.timestamp_millis()),
+                            record.status,
+                            i64::from(record.accounts),
+                            i64::try_from(record.added).unwrap_or(i64::MAX),
+                            record.error,
+                            record.id,
+                            user_id
+                        ],
+                    )
+                    .map_err(map_err)?;
+                if n == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+    }
+
+    async fn sync_record(&self, user_id: UserId, id: i64) -> StoreResult<SyncRecord> {
+        self.pools
+            .read(move |c| {
+                c.query_row(
+                    "SELECT id, started_at, finished_at, status, accounts, added, error FROM bank_syncs \
+                     WHERE id = ?1 AND user_id = ?2",
+                    params![id, user_id],
+                    sync_from_row,
+                )
             })
             .await
     }
@@ -632,11 +777,20 @@ impl BankStore for SqliteStore {
                     .map_err(map_err)?;
                 let id = match existing {
                     Some(id) => {
+                        // A re-filing wins: the rule moves to the front.
                         tx.execute(
                             "UPDATE category_rules SET category = ?1, updated_at = ?2 WHERE id = ?3",
                             params![category, Utc::now().timestamp_millis(), id],
                         )
                         .map_err(map_err)?;
+                        let mut ids: Vec<i64> = rules_of(&tx, user_id)
+                            .map_err(map_err)?
+                            .iter()
+                            .map(|r| r.id)
+                            .filter(|r| *r != id)
+                            .collect();
+                        ids.insert(0, id);
+                        renumber(&tx, user_id, &ids).map_err(map_err)?;
                         id
                     }
                     None => {

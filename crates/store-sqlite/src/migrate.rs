@@ -15,6 +15,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0002_investments.sql"),
     ),
     ("0003_bank", include_str!("../migrations/0003_bank.sql")),
+    (
+        "0004_bank_sync_runs",
+        include_str!("../migrations/0004_bank_sync_runs.sql"),
+    ),
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

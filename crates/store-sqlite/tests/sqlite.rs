@@ -22,7 +22,12 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     let applied = first.applied_migrations().await.expect("list");
     assert_eq!(
         applied,
-        vec!["0001_foundation", "0002_investments", "0003_bank"]
+        vec![
+            "0001_foundation",
+            "0002_investments",
+            "0003_bank",
+            "0004_bank_sync_runs"
+        ]
     );
     drop(first);
     let again = SqliteStore::connect(&url).await.expect("reopen");

@@ -67,6 +67,7 @@ pub struct BankAccount {
     pub product_name: String,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub synced_through: Option<NaiveDate>,
+    /// `never`, `ok`, `disconnected` (the bank no longer reports it) or an error code.
     pub sync_status: String,
 }
 
@@ -131,8 +132,10 @@ pub struct TxnPage {
 pub struct SyncRecord {
     pub id: i64,
     pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    /// `ok`, `partial`, `failed` or `relink_needed`.
+    /// `None` while running.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, then `ok`, `warning` (synced, but the bank no longer reports some accounts),
+    /// `partial`, `failed`, `relink_needed`, `unlinked` or `interrupted`.
     pub status: String,
     pub accounts: u32,
     pub added: u64,

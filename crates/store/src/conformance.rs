@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             leases_have_one_holder,
             oauth_states_are_single_use,
             bank_links_accounts_and_scoping,
+            syncs_are_recorded_when_they_start_and_finish,
             bank_transactions_are_stored_once,
             category_changes_keep_manual_filings,
             rules_keep_an_order,
@@ -981,6 +982,19 @@ fn link_for(user: &User) -> NewBankLink {
     }
 }
 
+/// A link for `user` and the accounts `fins` under it.
+async fn linked_accounts<S: Store>(store: &S, user: &User, fins: &[&str]) -> Vec<BankAccount> {
+    let link = store.save_bank_link(link_for(user)).await.expect("link");
+    store
+        .upsert_bank_accounts(
+            user.id,
+            link.id,
+            fins.iter().map(|f| account_info(f)).collect(),
+        )
+        .await
+        .expect("accounts")
+}
+
 fn account_info(fin: &str) -> BankAccountInfo {
     BankAccountInfo {
         fintech_use_num: fin.into(),
@@ -1059,11 +1073,28 @@ pub async fn bank_links_accounts_and_scoping<S: Store>(store: Arc<S>) {
         .await
         .expect("status");
     assert!(store.active_bank_links().await.expect("links").is_empty());
-    store.save_bank_link(link_for(&a)).await.expect("relink");
+    assert_eq!(
+        store
+            .bank_links_with_identity("1101043342")
+            .await
+            .expect("links")
+            .len(),
+        1,
+        "a link needing relinking still holds its bank identity"
+    );
+    assert!(
+        store
+            .bank_links_with_identity("9999999999")
+            .await
+            .expect("links")
+            .is_empty()
+    );
+    let link = store.save_bank_link(link_for(&a)).await.expect("relink");
     assert_eq!(store.active_bank_links().await.expect("links").len(), 1);
     let accounts = store
         .upsert_bank_accounts(
             a.id,
+            link.id,
             vec![
                 account_info("100000000000000000000001"),
                 account_info("100000000000000000000002"),
@@ -1073,11 +1104,59 @@ pub async fn bank_links_accounts_and_scoping<S: Store>(store: Arc<S>) {
         .expect("upsert");
     assert_eq!(accounts.len(), 2);
     let again = store
-        .upsert_bank_accounts(a.id, vec![account_info("100000000000000000000001")])
+        .upsert_bank_accounts(
+            a.id,
+            link.id,
+            vec![account_info("100000000000000000000001")],
+        )
         .await
         .expect("upsert");
-    assert_eq!(again.len(), 1, "an account no longer registered is hidden");
+    assert_eq!(again.len(), 1, "the reported accounts");
     assert_eq!(again[0].id, accounts[0].id, "the same account keeps its id");
+    // One the bank no longer reports stays visible with its history, marked disconnected.
+    let shown = store.bank_accounts(a.id).await.expect("accounts");
+    assert_eq!(shown.len(), 2);
+    assert_eq!(
+        shown
+            .iter()
+            .find(|x| x.id == accounts[1].id)
+            .map(|x| x.sync_status.as_str()),
+        Some("disconnected")
+    );
+    let back = store
+        .upsert_bank_accounts(
+            a.id,
+            link.id,
+            vec![account_info("100000000000000000000002")],
+        )
+        .await
+        .expect("upsert");
+    assert_ne!(back[0].sync_status, "disconnected", "reported again");
+    // Refreshed tokens land on the link only while it exists.
+    let mut tokens = link_for(&a);
+    tokens.access_token_enc = vec![9, 9];
+    assert!(
+        store
+            .update_bank_tokens(link.id, tokens.clone())
+            .await
+            .expect("update")
+    );
+    assert_eq!(
+        store
+            .bank_link(a.id)
+            .await
+            .expect("get")
+            .map(|l| l.access_token_enc),
+        Some(vec![9, 9])
+    );
+    let mut theirs = tokens.clone();
+    theirs.user_id = b.id;
+    assert!(
+        !store
+            .update_bank_tokens(link.id, theirs)
+            .await
+            .expect("update")
+    );
     store
         .record_balance(again[0].id, Won::new(5000), Won::new(4000), "자유입출금")
         .await
@@ -1114,15 +1193,79 @@ pub async fn bank_links_accounts_and_scoping<S: Store>(store: Arc<S>) {
             .expect("accounts")
             .is_empty()
     );
+    // A sync that outlived the link can neither re-create it nor show its accounts again.
+    assert!(
+        !store
+            .update_bank_tokens(link.id, tokens)
+            .await
+            .expect("update")
+    );
+    assert!(store.bank_link(a.id).await.expect("get").is_none());
+    assert!(matches!(
+        store
+            .upsert_bank_accounts(
+                a.id,
+                link.id,
+                vec![account_info("100000000000000000000001")]
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store
+            .bank_accounts(a.id)
+            .await
+            .expect("accounts")
+            .is_empty()
+    );
+}
+
+pub async fn syncs_are_recorded_when_they_start_and_finish<S: Store>(store: Arc<S>) {
+    let a = plain_user(&*store, "a@x.kr").await;
+    let b = plain_user(&*store, "b@x.kr").await;
+    // Timestamps are stored to the millisecond.
+    let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("now");
+    let first = store.begin_sync(a.id, now).await.expect("begin");
+    assert_eq!(first.status, "running");
+    assert_eq!(first.finished_at, None);
+    assert_eq!(store.sync_record(a.id, first.id).await.expect("get"), first);
+    assert!(matches!(
+        store.sync_record(b.id, first.id).await,
+        Err(StoreError::NotFound)
+    ));
+    // The next sync of the login (under the lease) closes a running one left by a dead process.
+    let second = store.begin_sync(a.id, now).await.expect("begin");
+    let closed = store.sync_record(a.id, first.id).await.expect("get");
+    assert_eq!(closed.status, "interrupted");
+    assert!(closed.finished_at.is_some());
+    let done = SyncRecord {
+        finished_at: Some(now),
+        status: "ok".into(),
+        accounts: 1,
+        added: 4,
+        ..second.clone()
+    };
+    assert!(matches!(
+        store.finish_sync(b.id, done.clone()).await,
+        Err(StoreError::NotFound)
+    ));
+    store.finish_sync(a.id, done.clone()).await.expect("finish");
+    assert_eq!(
+        store.syncs(a.id, 10).await.expect("syncs"),
+        vec![done, closed],
+        "newest first"
+    );
+    let theirs = store.begin_sync(b.id, now).await.expect("begin");
+    assert_eq!(
+        store.sync_record(a.id, second.id).await.expect("a").status,
+        "ok"
+    );
+    assert_eq!(store.syncs(b.id, 10).await.expect("syncs"), vec![theirs]);
 }
 
 pub async fn bank_transactions_are_stored_once<S: Store>(store: Arc<S>) {
     let a = plain_user(&*store, "a@x.kr").await;
-    let acc = store
-        .upsert_bank_accounts(a.id, vec![account_info("100000000000000000000001")])
-        .await
-        .expect("up")[0]
-        .clone();
+    let acc = linked_accounts(&*store, &a, &["100000000000000000000001"]).await[0].clone();
     let rows = vec![
         txn(1, "스타벅스 강남점", 4500, 0),
         txn(1, "스타벅스 강남점", 4500, 1),
@@ -1191,6 +1334,28 @@ pub async fn bank_transactions_are_stored_once<S: Store>(store: Arc<S>) {
         .expect("all");
     assert_eq!(all.len(), 4);
     assert_eq!(all[0].date, day(1), "oldest first");
+    // The balance before a day: the last stored row of an earlier day (none before the first).
+    assert_eq!(
+        store
+            .bank_balance_before(acc.id, day(1))
+            .await
+            .expect("before"),
+        None
+    );
+    let last_before_3 = store
+        .all_bank_transactions(a.id, None, Some(day(2)))
+        .await
+        .expect("all")
+        .last()
+        .map(|t| t.balance_after);
+    assert!(last_before_3.is_some());
+    assert_eq!(
+        store
+            .bank_balance_before(acc.id, day(3))
+            .await
+            .expect("before"),
+        last_before_3
+    );
     store
         .finish_account_sync(acc.id, Some(day(3)), "ok", Utc::now())
         .await
@@ -1203,34 +1368,12 @@ pub async fn bank_transactions_are_stored_once<S: Store>(store: Arc<S>) {
             .synced_through,
         Some(day(3))
     );
-    // Timestamps are stored to the millisecond.
-    let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("now");
-    let rec = store
-        .record_sync(
-            a.id,
-            SyncRecord {
-                id: 0,
-                started_at: now,
-                finished_at: now,
-                status: "ok".into(),
-                accounts: 1,
-                added: 4,
-                error: None,
-            },
-        )
-        .await
-        .expect("record");
-    assert_eq!(store.syncs(a.id, 10).await.expect("syncs"), vec![rec]);
 }
 
 pub async fn category_changes_keep_manual_filings<S: Store>(store: Arc<S>) {
     let a = plain_user(&*store, "a@x.kr").await;
     let b = plain_user(&*store, "b@x.kr").await;
-    let acc = store
-        .upsert_bank_accounts(a.id, vec![account_info("100000000000000000000001")])
-        .await
-        .expect("up")[0]
-        .clone();
+    let acc = linked_accounts(&*store, &a, &["100000000000000000000001"]).await[0].clone();
     store
         .insert_bank_transactions(
             acc.id,
@@ -1331,6 +1474,17 @@ pub async fn rules_keep_an_order<S: Store>(store: Arc<S>) {
         .expect("update");
     assert_eq!(same.id, r1.id);
     assert_eq!(same.category, "food");
+    assert_eq!(
+        store
+            .rules(a.id)
+            .await
+            .expect("rules")
+            .iter()
+            .map(|r| (r.id, r.position))
+            .collect::<Vec<_>>(),
+        vec![(r1.id, 0), (r2.id, 1)],
+        "a re-filed rule moves to the front"
+    );
     let reordered = store
         .reorder_rules(a.id, vec![r1.id, r2.id])
         .await

@@ -184,10 +184,16 @@ pub trait BankStore: Send + Sync {
         state: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<UserId>>;
-    /// Creates or replaces the login's link.
+    /// Creates or replaces the login's link (linking: the link becomes `active`).
     async fn save_bank_link(&self, link: NewBankLink) -> StoreResult<BankLink>;
+    /// Stores refreshed tokens on the link `link_id` of `tokens.user_id`, only if that link
+    /// still exists (a sync must not re-create a link its owner removed meanwhile). Answers
+    /// whether it did.
+    async fn update_bank_tokens(&self, link_id: i64, tokens: NewBankLink) -> StoreResult<bool>;
     async fn bank_link(&self, user_id: UserId) -> StoreResult<Option<BankLink>>;
     async fn active_bank_links(&self) -> StoreResult<Vec<BankLink>>;
+    /// Every link (whatever its status) of the bank identity `user_seq_no`.
+    async fn bank_links_with_identity(&self, user_seq_no: &str) -> StoreResult<Vec<BankLink>>;
     async fn set_bank_link_status(
         &self,
         user_id: UserId,
@@ -197,9 +203,15 @@ pub trait BankStore: Send + Sync {
     /// Forgets the link and its tokens; the accounts are hidden (kept for a later re-link).
     async fn delete_bank_link(&self, user_id: UserId) -> StoreResult<()>;
 
+    /// Records the accounts the bank reports for the link `link_id` (`NotFound` when that link
+    /// no longer exists: nothing changes). Reported accounts are created or updated and shown;
+    /// accounts the bank no longer reports stay visible with their history, marked
+    /// `disconnected` (they are not synced until the bank reports them again). Answers the
+    /// reported accounts.
     async fn upsert_bank_accounts(
         &self,
         user_id: UserId,
+        link_id: i64,
         accounts: Vec<BankAccountInfo>,
     ) -> StoreResult<Vec<BankAccount>>;
     async fn bank_accounts(&self, user_id: UserId) -> StoreResult<Vec<BankAccount>>;
@@ -211,6 +223,12 @@ pub trait BankStore: Send + Sync {
         available: ginkgo_domain::Won,
         product_name: &str,
     ) -> StoreResult<()>;
+    /// The balance after the last stored transaction of the account dated before `date`.
+    async fn bank_balance_before(
+        &self,
+        account_id: BankAccountId,
+        date: NaiveDate,
+    ) -> StoreResult<Option<ginkgo_domain::Won>>;
     /// Stores rows not seen before (by identity); answers how many were new.
     async fn insert_bank_transactions(
         &self,
@@ -224,8 +242,20 @@ pub trait BankStore: Send + Sync {
         status: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
-    async fn record_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<SyncRecord>;
+    /// Records a sync that starts now (`running`, no `finished_at`). Called by the holder of the
+    /// login's sync lease, so any other `running` record of the login belongs to a sync whose
+    /// process died: those are closed as `interrupted` first.
+    async fn begin_sync(
+        &self,
+        user_id: UserId,
+        started_at: DateTime<Utc>,
+    ) -> StoreResult<SyncRecord>;
+    /// Stores the outcome of the sync `record.id` of the login.
+    async fn finish_sync(&self, user_id: UserId, record: SyncRecord) -> StoreResult<()>;
+    /// Newest first.
     async fn syncs(&self, user_id: UserId, limit: u32) -> StoreResult<Vec<SyncRecord>>;
+    /// One sync of the login; `NotFound` for another login's.
+    async fn sync_record(&self, user_id: UserId, id: i64) -> StoreResult<SyncRecord>;
 
     async fn bank_transactions(
         &self,
@@ -262,8 +292,8 @@ pub trait BankStore: Send + Sync {
     ) -> StoreResult<BankTxn>;
 
     async fn rules(&self, user_id: UserId) -> StoreResult<Vec<RuleRow>>;
-    /// Adds a rule at the front (position 0, the others move down), or updates the rule with the
-    /// same kind and pattern.
+    /// Puts a rule at the front (position 0, the others move down): a new one, or the rule with
+    /// the same kind and pattern, whose category is updated (a re-filing wins over older rules).
     async fn upsert_rule(
         &self,
         user_id: UserId,

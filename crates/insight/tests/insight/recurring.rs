@@ -128,6 +128,113 @@ fn a_bill_around_the_10th_is_monthly() {
     assert!(found[0].std_days <= 1.0);
 }
 
+/// Residuals of exactly ±1 day against the 10th: a standard deviation of exactly 1.0.
+fn bill_with_std_of_one() -> Vec<Txn> {
+    let days = [11, 9, 11, 9, 11, 9, 11, 9, 11, 9, 11, 9];
+    let dates: Vec<NaiveDate> = days
+        .iter()
+        .zip(1..)
+        .map(|(d, m)| date(2025, m, *d))
+        .collect();
+    series_of(&dates, "아파트관리비")
+}
+
+#[test]
+fn the_deviation_must_be_strictly_under_a_configurable_threshold() {
+    let txns = bill_with_std_of_one();
+    let with = |max_std_days: f64| {
+        let config = RecurringConfig {
+            max_std_days,
+            ..RecurringConfig::default()
+        };
+        detect_recurring(&txns, &config, date(2026, 1, 1))
+    };
+    let default = with(RecurringConfig::default().max_std_days);
+    assert_eq!(default.len(), 1, "1.0 < 1.1");
+    assert_eq!(default[0].std_days, 1.0);
+    assert!(
+        with(1.0).is_empty(),
+        "a deviation equal to the threshold is not under it"
+    );
+    assert!(
+        with(0.5).is_empty(),
+        "a stricter threshold rejects the bill"
+    );
+    assert_eq!(with(1.0001).len(), 1);
+    // A looser threshold lets a sloppier series through: every other fortnightly payment a
+    // day late, the rest a day early (interval errors of ±2 days, a deviation of about 2).
+    let offsets = [0, 15, 27, 43, 55, 71, 83, 99, 111, 127];
+    let sloppy: Vec<NaiveDate> = offsets
+        .iter()
+        .map(|o| date(2026, 1, 2) + Duration::days(*o))
+        .collect();
+    let sloppy = series_of(&sloppy, "용돈");
+    assert!(detect(&sloppy, date(2026, 5, 10)).is_empty());
+    let loose = RecurringConfig {
+        max_std_days: 2.5,
+        ..RecurringConfig::default()
+    };
+    let found = detect_recurring(&sloppy, &loose, date(2026, 5, 10));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].period, Period::Biweekly);
+    assert!(found[0].std_days > 1.1 && found[0].std_days < 2.5);
+}
+
+#[test]
+fn no_interval_may_be_shorter_than_seven_days_even_for_weekly_series() {
+    // Twelve Mondays, one payment made on the Sunday before: a 6-day interval.
+    let mut dates: Vec<NaiveDate> = (0..12)
+        .map(|k| date(2026, 1, 5) + Duration::days(7 * k))
+        .collect();
+    assert!(!detect(&series_of(&dates, "영어학원"), date(2026, 3, 24)).is_empty());
+    dates[5] -= Duration::days(1);
+    assert!(
+        detect(&series_of(&dates, "영어학원"), date(2026, 3, 24)).is_empty(),
+        "{dates:?}"
+    );
+    // A stricter minimum interval is honoured too.
+    let fortnight: Vec<NaiveDate> = (0..8)
+        .map(|k| date(2026, 1, 2) + Duration::days(14 * k))
+        .collect();
+    let strict = RecurringConfig {
+        min_interval_days: 15,
+        ..RecurringConfig::default()
+    };
+    assert!(
+        detect_recurring(&series_of(&fortnight, "용돈"), &strict, date(2026, 4, 20)).is_empty()
+    );
+    assert_eq!(
+        detect(&series_of(&fortnight, "용돈"), date(2026, 4, 20)).len(),
+        1
+    );
+}
+
+#[test]
+fn the_typical_amount_and_its_spread_come_from_the_kept_occurrences() {
+    // Electricity: the same day every month, a different amount each time.
+    let dates = monthly_dates(2025, 1, 9, 18, 1, ShiftRule::None);
+    let amounts = [
+        61_230, 48_900, 45_010, 39_870, 52_340, 88_120, 91_450, 47_600, 44_300,
+    ];
+    let mut txns: Vec<Txn> = dates
+        .iter()
+        .zip(amounts)
+        .enumerate()
+        .map(|(i, (d, a))| out(i as i64, *d, a, "한국전력공사"))
+        .collect();
+    // An off-schedule one-off with the same memo is an outlier: not part of the spread.
+    txns.push(out(99, date(2025, 3, 3), 1_000_000, "한국전력공사"));
+    let found = detect(&txns, date(2025, 10, 1));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let s = &found[0];
+    assert_eq!(s.outliers, 1);
+    assert_eq!(s.min_amount.get(), 39_870);
+    assert_eq!(s.max_amount.get(), 91_450);
+    // Lower median of the nine kept amounts (sorted: 39,870 44,300 45,010 47,600 48,900 …).
+    assert_eq!(s.typical_amount.get(), 48_900);
+    assert_eq!(s.occurrences, 9);
+}
+
 #[test]
 fn weekly_biweekly_quarterly_and_yearly_are_classified() {
     let mondays: Vec<NaiveDate> = (0..20)
@@ -359,11 +466,12 @@ impl Generated {
     }
 }
 
-/// Generates `count` dates of a known schedule. Day-based series of 6 or more get ±1-day jitter
-/// on every fourth occurrence (never the last).
+/// Generates `count` dates of a known schedule. Series of 6 or more (bi-weekly, monthly,
+/// quarterly, yearly) get ±1-day jitter on every fourth occurrence (never the last); weekly ones
+/// stay exact.
 fn generate(kind: &Kind, start: NaiveDate, count: u32, seed: u64) -> Generated {
     let mut rng = SplitMix64::new(seed);
-    let calendar = |every: u32, day: u32, shift: ShiftRule, period: Period| {
+    let mut calendar = |every: u32, day: u32, shift: ShiftRule, period: Period| {
         let nominal = monthly_dates(
             start.year(),
             start.month(),
@@ -372,8 +480,23 @@ fn generate(kind: &Kind, start: NaiveDate, count: u32, seed: u64) -> Generated {
             every,
             ShiftRule::None,
         );
-        let pairs: Vec<(NaiveDate, NaiveDate)> =
-            nominal.iter().map(|n| (shift.apply(*n), *n)).collect();
+        let pairs: Vec<(NaiveDate, NaiveDate)> = nominal
+            .iter()
+            .enumerate()
+            .map(|(k, n)| {
+                let actual = shift.apply(*n);
+                // The same ±1-day jitter as day-based series, on due dates that are business
+                // days (where every weekend rule agrees, so jitter cannot fake one).
+                let business_day =
+                    !matches!(n.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+                if business_day && count >= 6 && k % 4 == 2 && k + 1 < count as usize {
+                    let j = if rng.below(2) == 0 { -1 } else { 1 };
+                    (actual + Duration::days(j), *n)
+                } else {
+                    (actual, *n)
+                }
+            })
+            .collect();
         let (next, next_nominal) = pairs[count as usize];
         Generated {
             pairs: pairs[..count as usize].to_vec(),
@@ -389,7 +512,9 @@ fn generate(kind: &Kind, start: NaiveDate, count: u32, seed: u64) -> Generated {
                 .map(|k| {
                     let base = start + Duration::days(i64::from(k) * step);
                     // Short series must be exact (see RecurringConfig); jitter only longer ones.
-                    if count >= 6 && k % 4 == 2 && k + 1 < count {
+                    // A weekly payment a day off makes a 6-day interval, which the product rule
+                    // forbids (see the module notes of `recurring`): bi-weekly ones only.
+                    if step == 14 && count >= 6 && k % 4 == 2 && k + 1 < count {
                         (
                             base + Duration::days(if rng.below(2) == 0 { -1 } else { 1 }),
                             base,

@@ -598,3 +598,235 @@ async fn an_invalid_config_is_refused_at_start() {
     };
     assert!(ginkgo_sandbox::Sandbox::new(bad).is_err());
 }
+
+#[tokio::test]
+async fn rows_appended_by_the_admin_endpoint_follow_the_history_with_consistent_balances() {
+    let ts = spawn(config()).await;
+    let (access, _) = ts.link(0).await;
+    let fin = ts.fins(0)[0].clone();
+    let before = ts.handle.balance(&fin).expect("balance");
+    let rows = serde_json::json!([
+        {"tran_date": "20261120", "tran_time": "235000", "inout_type": "출금",
+         "print_content": "스타벅스 성수점", "tran_amt": "5600"},
+        {"tran_date": "20261120", "tran_time": "235900", "inout_type": "입금",
+         "print_content": "토스 이체", "tran_amt": "20000", "tran_type": "대체"}
+    ]);
+    let r = ts
+        .http
+        .post(ts.url(&format!("/_sandbox/accounts/{fin}/rows")))
+        .json(&rows)
+        .send()
+        .await
+        .expect("append");
+    assert_eq!(r.status(), 200);
+    let stored: Value = r.json().await.expect("json");
+    let expected_after = before.get() - 5_600 + 20_000;
+    assert_eq!(
+        stored[1]["after_balance_amt"],
+        expected_after.to_string().as_str()
+    );
+    assert_eq!(
+        ts.handle.balance(&fin).map(|b| b.get()),
+        Some(expected_after)
+    );
+    // Rows before the last one, unknown accounts and nonsense are refused.
+    let late = serde_json::json!([{"tran_date": "20261001", "tran_time": "000000",
+        "inout_type": "출금", "print_content": "x", "tran_amt": "1"}]);
+    let r = ts
+        .http
+        .post(ts.url(&format!("/_sandbox/accounts/{fin}/rows")))
+        .json(&late)
+        .send()
+        .await
+        .expect("append");
+    assert_eq!(r.status(), 422);
+    let r = ts
+        .http
+        .post(ts.url("/_sandbox/accounts/123/rows"))
+        .json(&rows)
+        .send()
+        .await
+        .expect("append");
+    assert_eq!(r.status(), 404);
+
+    // The list and the balance show them; the log records each query's dates.
+    let base = [
+        ("fintech_use_num", fin.as_str()),
+        ("inquiry_type", "A"),
+        ("inquiry_base", "D"),
+        ("from_date", "20261119"),
+        ("to_date", "20261120"),
+        ("sort_order", "A"),
+        ("tran_dtime", TRAN_DTIME),
+    ];
+    let (listed, _) = all_pages(&ts, &access, &base, "", 900).await;
+    let last = listed.last().expect("rows");
+    assert_eq!(last["print_content"], "토스 이체");
+    assert_eq!(
+        last["after_balance_amt"],
+        expected_after.to_string().as_str()
+    );
+    let truth = ts.handle.transactions(&fin).expect("rows");
+    assert_eq!(truth.last().map(|t| t.memo.as_str()), Some("토스 이체"));
+    let log = ts.handle.list_queries();
+    assert!(!log.is_empty());
+    assert!(log.iter().all(|q| q.fintech_use_num == fin
+        && q.from_date == end_date() - Duration::days(1)
+        && q.to_date == end_date()));
+    let bal = ts
+        .get_json(
+            BALANCE,
+            Some(&access),
+            &[
+                ("bank_tran_id", &tran_id(990)),
+                ("fintech_use_num", &fin),
+                ("tran_dtime", TRAN_DTIME),
+            ],
+        )
+        .await;
+    assert_eq!(bal["balance_amt"], expected_after.to_string().as_str());
+}
+
+const WITHDRAW: &str = "/v2.0/transfer/withdraw/fin_num";
+
+fn withdraw_body(fin: &str, id: &str, amount: &str, contracted: &str) -> Value {
+    serde_json::json!({
+        "bank_tran_id": id, "cntr_account_type": "N", "cntr_account_num": contracted,
+        "dps_print_content": "쇼핑몰환불", "fintech_use_num": fin, "wd_print_content": "오픈뱅킹출금",
+        "tran_amt": amount, "tran_dtime": TRAN_DTIME, "req_client_name": "홍길동",
+        "req_client_fintech_use_num": fin, "req_client_num": "HONGGILDONG1234",
+        "transfer_purpose": "TR", "recv_client_name": "홍길동", "recv_client_bank_code": "097",
+        "recv_client_account_num": "1234567890"
+    })
+}
+
+/// A token of user 0 with the `transfer` scope, through the consent form.
+async fn transfer_token(ts: &TestSandbox) -> String {
+    let location = ts
+        .approve(0, &ts.fins(0), "login inquiry transfer", &"t".repeat(32))
+        .await;
+    let code = query_param(&location, "code").expect("code");
+    let token = ts
+        .post_token(&[
+            ("code", &code),
+            ("client_id", "ginkgo-sandbox-client"),
+            ("client_secret", "ginkgo-sandbox-secret"),
+            ("redirect_uri", REDIRECT),
+            ("grant_type", "authorization_code"),
+        ])
+        .await;
+    token["access_token"].as_str().expect("access").to_string()
+}
+
+#[tokio::test]
+async fn testbed_withdrawals_count_the_days_limit_down() {
+    let ts = spawn(SandboxConfig {
+        testbed_mode: true,
+        ..config()
+    })
+    .await;
+    let fins = ts.fins(0);
+    let access = transfer_token(&ts).await;
+    let post = |body: Value, token: String| {
+        let ts = &ts;
+        async move {
+            let r = ts
+                .http
+                .post(ts.url(WITHDRAW))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("withdraw");
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.expect("json")
+        }
+    };
+    let fin = fins[0].clone();
+    let first = post(
+        withdraw_body(&fin, &tran_id(1), "15000", "23062003999"),
+        access.clone(),
+    )
+    .await;
+    assert_eq!(first["rsp_code"], "A0000", "{first}");
+    assert_envelope(&first);
+    assert_eq!(first["wd_limit_remain_amt"], "9985000");
+    assert_eq!(first["tran_amt"], "15000");
+    assert_eq!(first["bank_tran_date"], "20190101");
+    assert_eq!(first["bank_rsp_code"], "000");
+    assert_eq!(first["fintech_use_num"], fin.as_str());
+    let second = post(
+        withdraw_body(&fin, &tran_id(2), "15000", "23062003999"),
+        access.clone(),
+    )
+    .await;
+    assert_eq!(
+        second["wd_limit_remain_amt"], "9970000",
+        "the counter is live"
+    );
+    // The same bank_tran_id again; an unregistered contracted account; a missing recipient.
+    let dup = post(
+        withdraw_body(&fin, &tran_id(2), "15000", "23062003999"),
+        access.clone(),
+    )
+    .await;
+    assert_eq!(dup["rsp_code"], "A0326");
+    let stranger = post(
+        withdraw_body(&fin, &tran_id(3), "15000", "11112222333"),
+        access.clone(),
+    )
+    .await;
+    assert_eq!(stranger["rsp_code"], "A0322");
+    let mut no_recipient = withdraw_body(&fin, &tran_id(4), "15000", "23062003999");
+    no_recipient["recv_client_name"] = Value::String(String::new());
+    let refused = post(no_recipient, access.clone()).await;
+    assert_eq!(refused["rsp_code"], "A0004");
+    // Over the day's limit.
+    let big = post(
+        withdraw_body(&fin, &tran_id(5), "9970001", "23062003999"),
+        access.clone(),
+    )
+    .await;
+    assert_eq!(big["rsp_code"], "A0112");
+    // Without the transfer scope: O0011.
+    let (inquiry_only, _) = ts.link(0).await;
+    let scope = post(
+        withdraw_body(&fin, &tran_id(6), "1000", "23062003999"),
+        inquiry_only,
+    )
+    .await;
+    assert_gateway_error(&scope, "O0011");
+    let third = post(
+        withdraw_body(&fin, &tran_id(7), "1000", "23062003999"),
+        access,
+    )
+    .await;
+    assert_eq!(third["wd_limit_remain_amt"], "9969000");
+}
+
+#[tokio::test]
+async fn withdrawals_are_a_testbed_mode_feature() {
+    let ts = spawn(config()).await;
+    let access = transfer_token(&ts).await;
+    let fin = ts.fins(0)[0].clone();
+    let r = ts
+        .http
+        .post(ts.url(WITHDRAW))
+        .bearer_auth(&access)
+        .json(&withdraw_body(&fin, &tran_id(1), "1000", "23062003999"))
+        .send()
+        .await
+        .expect("withdraw");
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["rsp_code"], "A0011", "{v}");
+    assert_envelope(&v);
+    // GET is the wrong method.
+    let r = ts
+        .http
+        .get(ts.url(WITHDRAW))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("get");
+    assert_gateway_error(&r.json::<Value>().await.expect("json"), "O0010");
+}

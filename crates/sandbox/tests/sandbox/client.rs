@@ -242,3 +242,45 @@ async fn unregistered_accounts_and_unseeded_testbed_accounts_map_to_typed_errors
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_code_exchange_that_may_have_reached_the_bank_is_not_sent_again() {
+    let ts = spawn(config()).await;
+    let client = ts.client(Duration::from_millis(100));
+    let state = "abcdefghijklmnopqrstuvwxyz012345";
+    let location = ts.approve(0, &ts.fins(0), "login inquiry", state).await;
+    let code = query_param(&location, "code").expect("code");
+    // Slower than the client's timeout: the bank may have spent the code by the time we give up.
+    ts.handle.set_faults(Faults {
+        delay_ms: 400,
+        ..Faults::default()
+    });
+    let before = ts.handle.requests_received();
+    let err = client.exchange_code(&code).await.expect_err("times out");
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(
+        ts.handle.requests_received() - before,
+        1,
+        "a single-use code is sent once"
+    );
+    // A 5xx after the request arrived: not repeated either.
+    ts.handle.set_faults(Faults {
+        http_error_next: 1,
+        ..Faults::default()
+    });
+    let before = ts.handle.requests_received();
+    let err = client.refresh_token("whatever").await.expect_err("503");
+    assert!(err.is_transient(), "{err:?}");
+    assert_eq!(ts.handle.requests_received() - before, 1);
+    // Inquiries and the institution grant are still retried through the same 503.
+    ts.handle.set_faults(Faults {
+        http_error_next: 1,
+        ..Faults::default()
+    });
+    let before = ts.handle.requests_received();
+    client
+        .client_credentials()
+        .await
+        .expect("retried, then granted");
+    assert_eq!(ts.handle.requests_received() - before, 2);
+}

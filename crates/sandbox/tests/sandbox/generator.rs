@@ -167,16 +167,78 @@ fn row_generation_is_a_pure_function_that_scales() {
     });
     let big = &world[1].accounts[0];
     assert_eq!(big.rows.len(), 120_000);
-    let mut balance = big.rows[0].after_balance;
-    for row in &big.rows[1..] {
-        balance = if row.direction.is_incoming() {
-            balance.checked_add(row.amount)
-        } else {
-            balance.checked_sub(row.amount)
+    // The oldest rows were dropped to fit the count: the opening balance moved with them.
+    assert_consistent(big);
+}
+
+#[test]
+fn daily_life_has_convenience_stores_refunds_large_purchases_and_transfers() {
+    let world = generate_world(&spec(11, 400));
+    let main = &world[0].accounts[0];
+    let count = |pred: &dyn Fn(&str) -> bool| main.rows.iter().filter(|r| pred(&r.memo)).count();
+    let stores = count(&|m| {
+        ["GS25", "CU ", "세븐일레븐", "이마트24"]
+            .iter()
+            .any(|k| m.contains(k))
+    });
+    assert!(stores > 100, "convenience stores: {stores}");
+    // Every 쿠팡 refund gives back an earlier 쿠팡 purchase of the same amount, days later.
+    let mut refunds = 0;
+    for account in world.iter().map(|u| &u.accounts[0]) {
+        for (i, r) in account.rows.iter().enumerate() {
+            if r.memo != "쿠팡 환불" {
+                continue;
+            }
+            refunds += 1;
+            assert!(r.direction.is_incoming());
+            assert!(
+                account.rows[..i].iter().any(|p| p.memo == "쿠팡"
+                    && p.amount == r.amount
+                    && (2..=7).contains(&(r.date - p.date).num_days())),
+                "refund {r:?} without its purchase"
+            );
         }
-        .expect("no overflow");
-        assert_eq!(row.after_balance, balance);
     }
+    assert!(refunds >= 2, "refunds: {refunds}");
+    let large: Vec<Won> = world
+        .iter()
+        .flat_map(|u| u.accounts[0].rows.iter())
+        .filter(|r| r.memo == "하이마트" || r.memo == "삼성전자 디지털프라자")
+        .map(|r| r.amount)
+        .collect();
+    assert!(large.len() >= 3, "large purchases: {large:?}");
+    assert!(
+        large
+            .iter()
+            .all(|a| a.get() >= 300_000 && a.get() <= 2_000_000)
+    );
+    let out_transfers = main
+        .rows
+        .iter()
+        .filter(|r| {
+            r.direction.is_outgoing()
+                && r.tran_type == "대체"
+                && (r.memo.contains("이체") || r.memo.contains("송금"))
+        })
+        .count();
+    let in_transfers = main
+        .rows
+        .iter()
+        .filter(|r| {
+            r.direction.is_incoming()
+                && r.tran_type == "대체"
+                && (r.memo.contains("이체") || r.memo.contains("송금"))
+        })
+        .count();
+    assert!(out_transfers >= 5, "transfers out: {out_transfers}");
+    assert!(in_transfers >= 3, "transfers in: {in_transfers}");
+    // Card spending carries real merchant memos, never a placeholder.
+    assert!(
+        main.rows
+            .iter()
+            .filter(|r| r.tran_type == "체크카드")
+            .all(|r| !r.memo.trim().is_empty())
+    );
 }
 
 fn spec_for(to: NaiveDate) -> WorldSpec {

@@ -336,8 +336,71 @@ async fn refresh_grants_new_tokens_until_ten_days_after_access_expiry() {
         "O0014",
         "an access token is not a refresh token"
     );
+    // Refresh tokens are single use: the spent one is refused, its successor works once.
+    assert_eq!(post(form(&refresh)).await["rsp_code"], "O0014");
+    let next = renewed["refresh_token"]
+        .as_str()
+        .expect("a new refresh token");
+    assert_ne!(next, refresh);
+    let again = post(form(next)).await;
+    assert!(again.get("rsp_code").is_none(), "{again}");
+    assert_eq!(post(form(next)).await["rsp_code"], "O0014", "a replay");
+    let last = again["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
     ts.handle.advance_clock(Duration::days(101));
-    assert_eq!(post(form(&refresh)).await["rsp_code"], "O0015");
+    assert_eq!(post(form(&last)).await["rsp_code"], "O0015");
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_refused_and_a_new_consent_works_again() {
+    let ts = spawn(config()).await;
+    let (access, token) = ts.link(0).await;
+    let refresh = token["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    let user = ts.user_seq_no(0);
+    let me = |t: String| {
+        let ts = &ts;
+        let user = user.clone();
+        async move {
+            ts.get_json("/v2.0/user/me", Some(&t), &[("user_seq_no", &user)])
+                .await
+        }
+    };
+    assert_eq!(me(access.clone()).await["rsp_code"], "A0000");
+    let r = ts
+        .http
+        .post(ts.url("/_sandbox/revoke"))
+        .json(&serde_json::json!({ "user_seq_no": user }))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(r.status(), 200);
+    let refused = me(access).await;
+    assert_eq!(refused["rsp_code"], "O0002");
+    assert!(refused.get("api_tran_id").is_none(), "a gateway body");
+    let renewed = ts
+        .post_token(&[
+            ("client_id", "ginkgo-sandbox-client"),
+            ("client_secret", "ginkgo-sandbox-secret"),
+            ("refresh_token", &refresh),
+            ("grant_type", "refresh_token"),
+        ])
+        .await;
+    assert_eq!(renewed["rsp_code"], "O0014");
+    let r = ts
+        .http
+        .post(ts.url("/_sandbox/revoke"))
+        .json(&serde_json::json!({ "user_seq_no": "9999999999" }))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(r.status(), 404);
+    let (fresh, _) = ts.link(0).await;
+    assert_eq!(me(fresh).await["rsp_code"], "A0000");
 }
 
 #[tokio::test]

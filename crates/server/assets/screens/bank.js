@@ -51,15 +51,30 @@ export async function list({ app, query }) {
   sync.addEventListener('click', async () => {
     sync.disabled = true;
     try {
-      const r = await post('/api/v1/bank/sync', {});
-      const added = (r.accounts || []).reduce((n, x) => n + Number(x.added || 0), 0);
-      app.navigate(`/bank?synced=${added}`, { replace: true });
+      let r = await post('/api/v1/bank/sync', {});
+      let added = (r.accounts || []).reduce((n, x) => n + Number(x.added || 0), 0);
+      let warning = r.status === 'warning';
+      if (r.status === 'running' && r.sync_id) {
+        // A long sync goes on without this request: follow its record until it ends.
+        status.replaceChildren(notice('info', t('bank.syncing')));
+        const deadline = Date.now() + 15 * 60 * 1000;
+        do {
+          await new Promise((done) => { setTimeout(done, 1000); });
+          r = await get(`/api/v1/bank/syncs/${encodeURIComponent(r.id || r.sync_id)}`);
+        } while (r.status === 'running' && Date.now() < deadline);
+        if (r.status === 'running') throw new ApiError(0, 'sync_running', t('bank.err.sync_running'));
+        if (!['ok', 'warning', 'partial'].includes(r.status)) throw new ApiError(0, r.status === 'relink_needed' ? 'relink_needed' : 'bank_error', r.error || r.status);
+        added = Number(r.added || 0);
+        warning = r.status === 'warning';
+      }
+      app.navigate(`/bank?synced=${added}${warning ? '&warning=1' : ''}`, { replace: true });
     } catch (e) {
       status.replaceChildren(notice('error', e instanceof ApiError && e.code ? bankError(e.code) : errorText(e)));
       sync.disabled = false;
     }
   });
   if (query.get('synced') !== null) messages.push(notice('success', t('bank.synced', { n: query.get('synced') })));
+  if (query.get('warning')) messages.push(notice('error', t('bank.syncWarning')));
   status.replaceChildren(...messages);
   const unlink = button(t('bank.unlink'), { class: 'btn btn-danger', 'data-testid': 'bank-unlink' });
   unlink.addEventListener('click', async () => {

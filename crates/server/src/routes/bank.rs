@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/bank/callback", get(callback))
         .route("/api/v1/bank/sync", post(sync))
         .route("/api/v1/bank/syncs", get(syncs))
+        .route("/api/v1/bank/syncs/{id}", get(sync_record))
         .route("/api/v1/bank/accounts", get(accounts))
         .route("/api/v1/bank/accounts/{id}/transactions", get(transactions))
         .route("/api/v1/bank/transactions/{id}/category", put(refile))
@@ -128,20 +129,61 @@ pub async fn unlink(State(state): State<AppState>, user: AuthUser) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Sync balances and transactions now.
+#[derive(Serialize, ToSchema)]
+pub struct SyncAccepted {
+    /// The sync's record: poll `GET /api/v1/bank/syncs/{id}` until its status is no longer
+    /// `running`.
+    pub sync_id: i64,
+    /// `running`.
+    pub status: String,
+}
+
+/// Sync balances and transactions now. The sync runs on its own, whatever happens to this
+/// request: the answer is its outcome when it ends within `bank.sync_wait_seconds`, otherwise
+/// `202` with the record to poll.
 #[utoipa::path(post, path = "/api/v1/bank/sync", tag = "bank", security(("bearer" = [])),
-    responses((status = 200, body = SyncOutcome), (status = 404, body = crate::error::ErrorBody),
-              (status = 409, description = "Re-link needed, or a sync is running", body = crate::error::ErrorBody),
+    responses((status = 200, description = "The sync ended", body = SyncOutcome),
+              (status = 202, description = "Still running: poll the record", body = SyncAccepted),
+              (status = 404, body = crate::error::ErrorBody),
+              (status = 409, description = "Re-link needed, unlinked meanwhile, or a sync is running", body = crate::error::ErrorBody),
               (status = 502, body = crate::error::ErrorBody)))]
-pub async fn sync(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<SyncOutcome>> {
-    Ok(Json(bank::sync_user(&state, user.user_id).await?))
+pub async fn sync(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
+    let started = bank::start_sync(&state, user.user_id).await?;
+    let wait = std::time::Duration::from_secs(state.config().bank.sync_wait_seconds);
+    let mut done = started.done;
+    match tokio::time::timeout(wait, &mut done).await {
+        Ok(Ok(result)) => Ok(Json(result?).into_response()),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "bank sync task failed");
+            Err(ApiError::internal())
+        }
+        // Dropping the handle leaves the sync running.
+        Err(_) => {
+            let id = started.record.id;
+            let mut response = (
+                StatusCode::ACCEPTED,
+                Json(SyncAccepted {
+                    sync_id: id,
+                    status: "running".into(),
+                }),
+            )
+                .into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/bank/syncs/{id}")) {
+                response.headers_mut().insert(header::LOCATION, v);
+            }
+            Ok(response)
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SyncView {
     pub id: i64,
     pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
+    /// `null` while running.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `ok`, `warning`, `partial`, `failed`, `relink_needed`, `unlinked` or
+    /// `interrupted`.
     pub status: String,
     pub accounts: u32,
     pub added: u64,
@@ -160,6 +202,26 @@ impl From<SyncRecord> for SyncView {
             error: s.error,
         }
     }
+}
+
+/// One sync (poll a running one here).
+#[utoipa::path(get, path = "/api/v1/bank/syncs/{id}", tag = "bank", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Sync id")),
+    responses((status = 200, body = SyncView), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn sync_record(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<SyncView>> {
+    let record = state
+        .store()
+        .sync_record(user.user_id, id)
+        .await
+        .map_err(|e| match e {
+            ginkgo_store::StoreError::NotFound => ApiError::not_found("no such sync"),
+            other => other.into(),
+        })?;
+    Ok(Json(record.into()))
 }
 
 /// Recent syncs and their outcomes.
@@ -186,7 +248,8 @@ pub struct BankAccountView {
     pub balance: Option<i64>,
     pub available: Option<i64>,
     pub last_synced_at: Option<DateTime<Utc>>,
-    /// `never`, `ok`, or an error code.
+    /// `never`, `ok`, `pending`, `disconnected` (the bank no longer reports the account: its
+    /// history stays, it is not synced until linked again), or an error code.
     pub sync_status: String,
     /// `active` or `relink_needed`.
     pub link_status: String,
@@ -393,9 +456,14 @@ pub async fn refile(
                     "this memo is too long to make a rule of (at most 100 characters); use apply_to = this",
                 ));
             }
-            let rule = store
-                .upsert_rule(user.user_id, "equals", txn.memo.trim(), &req.category)
-                .await?;
+            let rule = bank::save_rule(
+                &state,
+                user.user_id,
+                "equals",
+                txn.memo.trim(),
+                &req.category,
+            )
+            .await?;
             let changed = bank::recompute(
                 &state,
                 user.user_id,

@@ -74,6 +74,14 @@ pub(crate) async fn txns(
     Ok(rows.iter().map(to_txn).collect())
 }
 
+/// The detector's settings, with the configured threshold (`insight.recurring_max_std_days`).
+fn recurring_config(state: &AppState) -> RecurringConfig {
+    RecurringConfig {
+        max_std_days: state.config().insight.recurring_max_std_days,
+        ..RecurringConfig::default()
+    }
+}
+
 fn money_error(e: impl std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "insight arithmetic");
     ApiError::internal()
@@ -237,7 +245,7 @@ pub async fn recurring(
     user: AuthUser,
 ) -> ApiResult<Json<Vec<RecurringView>>> {
     let t = txns(&state, &user, None, None).await?;
-    let series = detect_recurring(&t, &RecurringConfig::default(), today_kst());
+    let series = detect_recurring(&t, &recurring_config(&state), today_kst());
     Ok(Json(
         series
             .iter()
@@ -288,7 +296,7 @@ pub async fn upcoming_payments(
     }
     let t = txns(&state, &user, None, None).await?;
     let today = today_kst();
-    let series = detect_recurring(&t, &RecurringConfig::default(), today);
+    let series = detect_recurring(&t, &recurring_config(&state), today);
     Ok(Json(
         upcoming(&series, today, days)
             .into_iter()
@@ -381,7 +389,8 @@ pub async fn list_rules(
     ))
 }
 
-/// Add a rule (tried first); past transactions are re-filed at once.
+/// Add a rule, tried first; a rule of the same kind whose pattern is the same once normalised is
+/// updated and moved first instead. Past transactions are re-filed at once.
 #[utoipa::path(post, path = "/api/v1/rules", tag = "rules", security(("bearer" = [])), request_body = RuleRequest,
     responses((status = 201, body = RuleChange), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn create_rule(
@@ -390,10 +399,8 @@ pub async fn create_rule(
     ApiJson(req): ApiJson<RuleRequest>,
 ) -> ApiResult<(StatusCode, Json<RuleChange>)> {
     validate_rule(&req)?;
-    let rule = state
-        .store()
-        .upsert_rule(user.user_id, &req.kind, req.pattern.trim(), &req.category)
-        .await?;
+    let rule =
+        bank::save_rule(&state, user.user_id, &req.kind, &req.pattern, &req.category).await?;
     let changed = bank::recompute(
         &state,
         user.user_id,
@@ -438,6 +445,7 @@ pub async fn update_rule(
             &req.category,
         )
         .await?;
+    state.categorizers().invalidate(user.user_id);
     let changed = bank::recompute(&state, user.user_id, &[old.pattern, req.pattern], &[id]).await?;
     Ok(Json(RuleChange {
         rule: rule.into(),
@@ -462,6 +470,7 @@ pub async fn delete_rule(
         .find(|r| r.id == id)
         .ok_or_else(|| ApiError::not_found("no such rule"))?;
     state.store().delete_rule(user.user_id, id).await?;
+    state.categorizers().invalidate(user.user_id);
     bank::recompute(&state, user.user_id, &[old.pattern], &[id]).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -490,6 +499,7 @@ pub async fn reorder_rules(
         return Err(ApiError::not_found(format!("no such rule: {stranger}")));
     }
     let rules = state.store().reorder_rules(user.user_id, req.ids).await?;
+    state.categorizers().invalidate(user.user_id);
     let patterns: Vec<String> = rules.iter().map(|r| r.pattern.clone()).collect();
     let ids: Vec<i64> = rules.iter().map(|r| r.id).collect();
     bank::recompute(&state, user.user_id, &patterns, &ids).await?;
@@ -512,7 +522,8 @@ pub struct PreviewItem {
     pub to: &'static str,
 }
 
-/// What a new rule would change, without changing anything.
+/// What saving a rule (`POST /api/v1/rules` with the same body) would change, without changing
+/// anything: the same count that saving answers as `changed`.
 #[utoipa::path(post, path = "/api/v1/rules/preview", tag = "rules", security(("bearer" = [])), request_body = RuleRequest,
     responses((status = 200, body = PreviewView), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn preview_rule(
@@ -521,25 +532,19 @@ pub async fn preview_rule(
     ApiJson(req): ApiJson<RuleRequest>,
 ) -> ApiResult<Json<PreviewView>> {
     validate_rule(&req)?;
-    let mut rules = state.store().rules(user.user_id).await?;
-    for r in rules.iter_mut() {
-        r.position += 1;
-    }
-    rules.retain(|r| !(r.kind == req.kind && r.pattern == req.pattern.trim()));
-    rules.insert(
-        0,
-        RuleRow {
-            id: -1,
-            kind: req.kind.clone(),
-            pattern: req.pattern.trim().to_string(),
-            category: req.category.clone(),
-            position: 0,
-        },
-    );
+    // Exactly what saving would do: the rule (or the one it would update) first, the others
+    // after it in their order, over every transaction the pattern can touch.
+    let current = state.store().rules(user.user_id).await?;
+    let existing = bank::same_rule(&current, &req.kind, &req.pattern).map(|r| r.id);
+    let rules = bank::rules_after_save(&current, &req.kind, &req.pattern, &req.category);
     let cat = bank::categorizer(&rules)?;
     let touched = state
         .store()
-        .bank_transactions_touched(user.user_id, vec![normalize(&req.pattern)], vec![])
+        .bank_transactions_touched(
+            user.user_id,
+            vec![normalize(&req.pattern)],
+            existing.into_iter().collect(),
+        )
         .await?;
     let txns: Vec<Txn> = touched.iter().map(to_txn).collect();
     let p = preview(&txns, &cat);

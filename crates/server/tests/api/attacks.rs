@@ -72,6 +72,7 @@ struct Party {
     txn: i64,
     rule: i64,
     deposit: String,
+    sync: i64,
 }
 
 async fn first_bank_account_and_txn(app: &TestApp, token: &str) -> (i64, i64) {
@@ -124,6 +125,7 @@ async fn set_up_party(
         bank_account,
         txn,
         rule: rule["rule"]["id"].as_i64().expect("rule id"),
+        sync: body["sync_id"].as_i64().expect("sync id"),
         deposit: created["transfer_identifier"]
             .as_str()
             .expect("identifier")
@@ -266,6 +268,8 @@ async fn another_customers_ids_in_every_route_answer_404_and_change_nothing() {
                 b.txn.to_string()
             } else if template.starts_with("/api/v1/rules/{id}") {
                 b.rule.to_string()
+            } else if template.starts_with("/api/v1/bank/syncs/{id}") {
+                b.sync.to_string()
             } else if template.starts_with("/api/v1/deposits/{id}") {
                 b.deposit.clone()
             } else if template.starts_with("/api/v1/batch/runs/{id}") {

@@ -54,18 +54,43 @@ pub async fn app_with_bank(bank: &Bank) -> TestApp {
 
 /// A Ginkgo server on the database at `url` configured to use `bank` as its Open Banking center.
 pub async fn app_with_bank_at(bank: &Bank, url: String, dir: std::path::PathBuf) -> TestApp {
-    let sandbox_url = bank.base.clone();
+    app_with_bank_config(bank, url, dir, |_| {}).await
+}
+
+/// Points `c` at `bank` (this server's base URL is `base`).
+pub fn configure_bank(c: &mut ginkgo_server::Config, bank_base: &str, base: &str) {
     let defaults = SandboxConfig::default();
+    c.bank.base_url = Some(bank_base.to_string());
+    c.bank.client_id = defaults.client_id.clone();
+    c.bank.client_secret = ginkgo_server::config::Secret::new(defaults.client_secret.clone());
+    c.bank.redirect_uri = format!("{base}/api/v1/bank/callback");
+    c.bank.institution_code = defaults.client_use_code.clone();
+    c.bank.token_key = ginkgo_server::config::Secret::new("bank-token-key-bank-token-key-1234567");
+}
+
+/// [`app_with_bank_at`] with a last word on the configuration.
+pub async fn app_with_bank_config(
+    bank: &Bank,
+    url: String,
+    dir: std::path::PathBuf,
+    tweak: impl FnOnce(&mut ginkgo_server::Config) + Send + 'static,
+) -> TestApp {
+    let sandbox_url = bank.base.clone();
     TestApp::spawn_with(url, dir, move |c, base| {
-        c.bank.base_url = Some(sandbox_url);
-        c.bank.client_id = defaults.client_id.clone();
-        c.bank.client_secret = ginkgo_server::config::Secret::new(defaults.client_secret.clone());
-        c.bank.redirect_uri = format!("{base}/api/v1/bank/callback");
-        c.bank.institution_code = defaults.client_use_code.clone();
-        c.bank.token_key =
-            ginkgo_server::config::Secret::new("bank-token-key-bank-token-key-1234567");
+        configure_bank(c, &sandbox_url, base);
+        tweak(c);
     })
     .await
+}
+
+/// A Ginkgo server on a fresh SQLite database using `bank`, with a tweak of the configuration.
+pub async fn app_with_bank_tweaked(
+    bank: &Bank,
+    tweak: impl FnOnce(&mut ginkgo_server::Config) + Send + 'static,
+) -> TestApp {
+    let dir = temp_dir("bank");
+    let url = format!("sqlite://{}/ginkgo.db", dir.display());
+    app_with_bank_config(bank, url, dir, tweak).await
 }
 
 /// Walks the consent flow as a browser would; answers the callback URL the bank redirects to.
@@ -168,7 +193,7 @@ pub async fn follow_callback(app: &TestApp, callback: &str) -> String {
         .to_string()
 }
 
-async fn all_transactions(app: &TestApp, token: &str, account: i64) -> Vec<Value> {
+pub async fn all_transactions(app: &TestApp, token: &str, account: i64) -> Vec<Value> {
     let mut out = Vec::new();
     for page in 1.. {
         let (s, body) = app
@@ -187,9 +212,9 @@ async fn all_transactions(app: &TestApp, token: &str, account: i64) -> Vec<Value
     out
 }
 
-type Key = (String, String, String, i64, i64, String);
+pub type Key = (String, String, String, i64, i64, String);
 
-fn key_of(v: &Value) -> Key {
+pub fn key_of(v: &Value) -> Key {
     (
         v["date"].as_str().expect("date").replace('-', ""),
         v["time"].as_str().expect("time").to_string(),
@@ -386,11 +411,52 @@ async fn refiling_makes_a_rule_that_survives_resync_and_recurring_items_are_foun
         .find(|r| r["memo"].as_str().is_some_and(|m| m.contains("월세")))
         .expect("rent found");
     assert_eq!(rent["period"], "monthly");
+    // No café, no convenience store.
+    let daily = [
+        "스타벅스",
+        "투썸",
+        "이디야",
+        "메가MGC",
+        "빽다방",
+        "GS25",
+        "CU ",
+        "세븐일레븐",
+        "이마트24",
+    ];
     assert!(
         !recurring.iter().any(|r| r["memo"]
             .as_str()
-            .is_some_and(|m| m.contains("스타벅스") || m.contains("GS25"))),
+            .is_some_and(|m| daily.iter().any(|d| m.contains(d)))),
         "{recurring:?}"
+    );
+    let dates = |r: &Value| -> (chrono::NaiveDate, chrono::NaiveDate) {
+        (
+            r["last_date"]
+                .as_str()
+                .expect("last")
+                .parse()
+                .expect("date"),
+            r["next_date"]
+                .as_str()
+                .expect("next")
+                .parse()
+                .expect("date"),
+        )
+    };
+    // Rent: the 1st, or the next business day.
+    let (rent_last, rent_next) = dates(rent);
+    assert!(rent_next > rent_last);
+    assert_eq!(
+        Some(rent_next),
+        ginkgo_sandbox::generator::rent_day(
+            chrono::Datelike::year(&rent_next),
+            chrono::Datelike::month(&rent_next)
+        ),
+        "{rent}"
+    );
+    assert!(
+        (rent_next - rent_last).num_days() <= 34,
+        "the month after: {rent}"
     );
     let salary_next: chrono::NaiveDate = salary["next_date"]
         .as_str()
@@ -418,6 +484,10 @@ async fn refiling_makes_a_rule_that_survives_resync_and_recurring_items_are_foun
         .expect("the phone bill is recurring");
     assert_eq!(phone["period"], "monthly");
     assert_eq!(phone["direction"], "out");
+    // The phone bill is debited on the 20th, weekends included.
+    let (phone_last, phone_next) = dates(phone);
+    assert_eq!(chrono::Datelike::day(&phone_next), 20, "{phone}");
+    assert!(phone_next > phone_last && (phone_next - phone_last).num_days() <= 31);
     let subscription = recurring
         .iter()
         .find(|r| {
@@ -429,6 +499,23 @@ async fn refiling_makes_a_rule_that_survives_resync_and_recurring_items_are_foun
         })
         .expect("a subscription is recurring");
     assert_eq!(subscription["period"], "monthly");
+    // Subscriptions come back on the same day of the next month.
+    for sub in recurring.iter().filter(|r| {
+        r["memo"].as_str().is_some_and(|m| {
+            ["NETFLIX", "유튜브프리미엄", "멜론", "쿠팡와우"]
+                .iter()
+                .any(|p| m.contains(p))
+        })
+    }) {
+        let (last, next) = dates(sub);
+        assert_eq!(sub["period"], "monthly", "{sub}");
+        assert!((28..=31).contains(&(next - last).num_days()), "{sub}");
+        assert!(
+            chrono::Datelike::day(&next) == chrono::Datelike::day(&last)
+                || chrono::Datelike::day(&next) < chrono::Datelike::day(&last),
+            "the same day, or the month's last when shorter: {sub}"
+        );
+    }
     assert!(
         recurring
             .iter()

@@ -674,7 +674,8 @@ async fn a_customer_links_a_bank_in_the_sandbox_and_refiles_a_transaction() {
         return;
     }
     let bank = crate::bank::start_sandbox(120).await;
-    let app = crate::bank::app_with_bank(&bank).await;
+    // The sync answers 202 at once: the page follows the sync's record to its end.
+    let app = crate::bank::app_with_bank_tweaked(&bank, |c| c.bank.sync_wait_seconds = 0).await;
     app.load_generated(50, day(2026, 11, 16), 1, 0.0).await;
     let logins = app.standard_logins().await;
 
@@ -705,6 +706,20 @@ async fn a_customer_links_a_bank_in_the_sandbox_and_refiles_a_transaction() {
 
     b.click("[data-testid=bank-sync]").await;
     b.wait_js("synced", "return location.search.startsWith('?synced=') && !document.querySelector('main[aria-busy]');", json!([])).await;
+    let search = b.exec("return location.search", json!([])).await;
+    let synced: u64 = search
+        .as_str()
+        .and_then(|s| s.strip_prefix("?synced="))
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    let syncs = api_get(&app, &logins.a, "/api/v1/bank/syncs").await;
+    assert_eq!(syncs[0]["status"], "ok", "{syncs}");
+    assert_eq!(
+        syncs[0]["added"].as_u64(),
+        Some(synced),
+        "the page shows the record's count"
+    );
+    assert!(synced > 0);
     let accounts = api_get(&app, &logins.a, "/api/v1/bank/accounts").await;
     let first = &accounts.as_array().expect("bank accounts")[0];
     let bank_id = first["id"].as_i64().expect("id");
@@ -1079,10 +1094,18 @@ async fn bank_account_names_and_memos_containing_markup_show_as_text_and_never_r
     let alias = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>";
     let bank_name = "<img src=x onerror=window.__xss=3>은행";
     let memo = "<img src=x onerror=window.__xss=4><b>카페</b>";
+    let link_id = app
+        .store
+        .bank_link(user_id)
+        .await
+        .expect("link")
+        .expect("linked")
+        .id;
     let stored = app
         .store
         .upsert_bank_accounts(
             user_id,
+            link_id,
             vec![ginkgo_store::BankAccountInfo {
                 fintech_use_num: "199003328000000000000001".into(),
                 bank_name: bank_name.into(),

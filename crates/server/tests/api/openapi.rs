@@ -64,6 +64,7 @@ async fn every_route_is_documented() {
         "/api/v1/bank/callback",
         "/api/v1/bank/sync",
         "/api/v1/bank/syncs",
+        "/api/v1/bank/syncs/{id}",
         "/api/v1/bank/accounts",
         "/api/v1/bank/accounts/{id}/transactions",
         "/api/v1/bank/transactions/{id}/category",
