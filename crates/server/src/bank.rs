@@ -354,20 +354,26 @@ fn account_infos(accounts: &[ginkgo_openbanking::wire::RegisteredAccount]) -> Ve
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SyncOutcome {
     /// The sync's record (see `GET /api/v1/bank/syncs/{id}`).
+    #[schema(example = 41)]
     pub sync_id: i64,
     /// `ok`; `warning` when the bank no longer reports some linked accounts (they stay visible,
     /// marked `disconnected`; link again to resume them); `partial` or `failed` when accounts
     /// could not be synced.
+    #[schema(example = "ok")]
     pub status: String,
+    #[schema(example = 57)]
     pub added: u64,
     pub accounts: Vec<AccountSyncOutcome>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountSyncOutcome {
+    #[schema(example = 7)]
     pub account_id: i64,
+    #[schema(example = 19)]
     pub added: u64,
     /// `ok`, `disconnected`, or an error code.
+    #[schema(example = "ok")]
     pub status: String,
 }
 

@@ -33,6 +33,9 @@ pub fn routes() -> Router<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct LinkStart {
     /// Where to send the browser: the bank's consent page.
+    #[schema(
+        example = "http://127.0.0.1:9090/oauth/2.0/authorize?response_type=code&client_id=…&state=…"
+    )]
     pub authorize_url: String,
 }
 
@@ -133,8 +136,10 @@ pub async fn unlink(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 pub struct SyncAccepted {
     /// The sync's record: poll `GET /api/v1/bank/syncs/{id}` until its status is no longer
     /// `running`.
+    #[schema(example = 41)]
     pub sync_id: i64,
     /// `running`.
+    #[schema(example = "running")]
     pub status: String,
 }
 
@@ -178,15 +183,22 @@ pub async fn sync(State(state): State<AppState>, user: AuthUser) -> ApiResult<Re
 
 #[derive(Serialize, ToSchema)]
 pub struct SyncView {
+    #[schema(example = 41)]
     pub id: i64,
+    #[schema(example = "2026-11-20T00:05:00Z")]
     pub started_at: DateTime<Utc>,
     /// `null` while running.
+    #[schema(example = "2026-11-20T00:05:03Z")]
     pub finished_at: Option<DateTime<Utc>>,
     /// `running`, `ok`, `warning`, `partial`, `failed`, `relink_needed`, `unlinked` or
     /// `interrupted`.
+    #[schema(example = "ok")]
     pub status: String,
+    #[schema(example = 3)]
     pub accounts: u32,
+    #[schema(example = 57)]
     pub added: u64,
+    #[schema(example = json!(null))]
     pub error: Option<String>,
 }
 
@@ -237,6 +249,7 @@ pub async fn syncs(
 
 #[derive(Serialize, ToSchema)]
 pub struct BankAccountView {
+    #[schema(example = 7)]
     pub id: i64,
     #[schema(example = "오픈은행")]
     pub bank_name: String,
@@ -245,13 +258,18 @@ pub struct BankAccountView {
     #[schema(example = "1234567***")]
     pub account_num_masked: String,
     /// Won; `null` before the first sync.
+    #[schema(example = 2_480_000)]
     pub balance: Option<i64>,
+    #[schema(example = 2_480_000)]
     pub available: Option<i64>,
+    #[schema(example = "2026-11-20T00:05:03Z")]
     pub last_synced_at: Option<DateTime<Utc>>,
     /// `never`, `ok`, `pending`, `disconnected` (the bank no longer reports the account: its
     /// history stays, it is not synced until linked again), or an error code.
+    #[schema(example = "ok")]
     pub sync_status: String,
     /// `active` or `relink_needed`.
+    #[schema(example = "active")]
     pub link_status: String,
 }
 
@@ -302,31 +320,42 @@ pub struct TxnQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct TxnView {
+    #[schema(example = 1024)]
     pub id: i64,
+    #[schema(example = "2026-11-19")]
     pub date: NaiveDate,
     /// `HHMMSS`.
     #[schema(example = "123015")]
     pub time: String,
     /// `in` or `out`.
+    #[schema(example = "out")]
     pub direction: String,
+    #[schema(example = 5_700)]
     pub amount: i64,
+    #[schema(example = 2_480_000)]
     pub balance_after: i64,
     #[schema(example = "스타벅스 강남R점")]
     pub memo: String,
+    #[schema(example = "체크카드")]
     pub tran_type: String,
     #[schema(example = "cafe")]
     pub category: String,
     /// `rule`, `dictionary`, `manual` or `default`.
+    #[schema(example = "dictionary")]
     pub category_source: String,
     /// The rule that set the category, when one did.
+    #[schema(example = json!(null))]
     pub rule_id: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct TxnPageView {
     pub items: Vec<TxnView>,
+    #[schema(example = 356)]
     pub total: u64,
+    #[schema(example = 1)]
     pub page: u32,
+    #[schema(example = 50)]
     pub per_page: u32,
 }
 
@@ -400,6 +429,7 @@ pub struct RefileRequest {
     pub category: String,
     /// `memo` (default): a rule "memo equals this memo → category" for this and every other
     /// transaction with the memo, past and future; `this`: only this transaction, by hand.
+    #[schema(example = "memo")]
     pub apply_to: Option<String>,
 }
 
@@ -407,8 +437,10 @@ pub struct RefileRequest {
 pub struct RefileResponse {
     pub transaction: TxnView,
     /// The rule created or updated (for `apply_to = memo`).
+    #[schema(example = 12)]
     pub rule_id: Option<i64>,
     /// How many transactions changed category.
+    #[schema(example = 14)]
     pub changed: u64,
 }
 

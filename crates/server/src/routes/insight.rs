@@ -115,8 +115,11 @@ pub async fn categories() -> Json<Vec<CategoryView>> {
 
 #[derive(Serialize, ToSchema)]
 pub struct SpendingView {
+    #[schema(example = "cafe")]
     pub category: &'static str,
+    #[schema(example = 86_400)]
     pub amount: i64,
+    #[schema(example = 17)]
     pub count: usize,
 }
 
@@ -146,11 +149,16 @@ pub async fn spending(
 
 #[derive(Serialize, ToSchema)]
 pub struct WeekView {
+    #[schema(example = "2026-11-16")]
     pub week_start: NaiveDate,
+    #[schema(example = "2026-11-22")]
     pub week_end: NaiveDate,
     /// End-of-week balance over all accounts; `null` before the first transaction.
+    #[schema(example = 2_480_000)]
     pub balance: Option<i64>,
+    #[schema(example = 312_500)]
     pub spending: i64,
+    #[schema(example = 0)]
     pub income: i64,
 }
 
@@ -184,8 +192,11 @@ pub async fn weekly(
 pub struct MonthView {
     #[schema(example = "2026-11")]
     pub month: String,
+    #[schema(example = 3_200_000)]
     pub income: i64,
+    #[schema(example = 2_410_700)]
     pub spending: i64,
+    #[schema(example = 789_300)]
     pub net: i64,
 }
 
@@ -215,18 +226,28 @@ pub async fn monthly(
 
 #[derive(Serialize, ToSchema)]
 pub struct RecurringView {
+    #[schema(example = "(주)한빛소프트 급여")]
     pub memo: String,
     /// `in` or `out`.
+    #[schema(example = "in")]
     pub direction: &'static str,
     /// `weekly`, `biweekly`, `monthly`, `quarterly` or `yearly`.
+    #[schema(example = "monthly")]
     pub period: String,
+    #[schema(example = 3_200_000)]
     pub typical_amount: i64,
+    #[schema(example = 3_200_000)]
     pub min_amount: i64,
+    #[schema(example = 3_200_000)]
     pub max_amount: i64,
+    #[schema(example = "2026-11-25")]
     pub last_date: NaiveDate,
+    #[schema(example = "2026-12-24")]
     pub next_date: NaiveDate,
     /// `active` or `stopped`.
+    #[schema(example = "active")]
     pub status: String,
+    #[schema(example = 12)]
     pub occurrences: usize,
 }
 
@@ -276,9 +297,13 @@ pub struct UpcomingQuery {
 
 #[derive(Serialize, ToSchema)]
 pub struct UpcomingView {
+    #[schema(example = "SKT 통신요금")]
     pub memo: String,
+    #[schema(example = "2026-12-20")]
     pub date: NaiveDate,
+    #[schema(example = 59_000)]
     pub amount: i64,
+    #[schema(example = "out")]
     pub direction: &'static str,
 }
 
@@ -325,11 +350,16 @@ pub struct RuleRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct RuleView {
+    #[schema(example = 12)]
     pub id: i64,
+    #[schema(example = "equals")]
     pub kind: String,
+    #[schema(example = "스타벅스 강남R점")]
     pub pattern: String,
+    #[schema(example = "cafe")]
     pub category: String,
     /// Lower positions are tried first.
+    #[schema(example = 0)]
     pub position: i32,
 }
 
@@ -368,6 +398,7 @@ fn validate_rule(r: &RuleRequest) -> ApiResult<()> {
 pub struct RuleChange {
     pub rule: RuleView,
     /// Transactions re-filed at once.
+    #[schema(example = 14)]
     pub changed: u64,
 }
 
@@ -479,6 +510,7 @@ pub async fn delete_rule(
 #[serde(deny_unknown_fields)]
 pub struct ReorderRequest {
     /// Every rule id, in the new order.
+    #[schema(example = json!([12, 9, 4]))]
     pub ids: Vec<i64>,
 }
 
@@ -509,16 +541,22 @@ pub async fn reorder_rules(
 #[derive(Serialize, ToSchema)]
 pub struct PreviewView {
     /// How many transactions the rule would re-file.
+    #[schema(example = 14)]
     pub changes: usize,
     pub sample: Vec<PreviewItem>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PreviewItem {
+    #[schema(example = 1024)]
     pub id: i64,
+    #[schema(example = "스타벅스 강남R점")]
     pub memo: String,
+    #[schema(example = "2026-11-19")]
     pub date: NaiveDate,
+    #[schema(example = "food")]
     pub from: Option<&'static str>,
+    #[schema(example = "cafe")]
     pub to: &'static str,
 }
 
