@@ -128,7 +128,7 @@ export async function insight({ app, query }) {
           items: spend.map((x) => ({ label: categoryName(cats, x.category), value: x.amount })),
           empty: t('chart.empty'),
         }))),
-        card(t('insight.weekly'), xyChart({
+        card(t('insight.weekly'), h('div', { 'data-testid': 'weekly-chart' }, xyChart({
           caption: t('insight.weekly'),
           labels: weeks.map((w) => shortDate(w.week_start)),
           series: [
@@ -137,7 +137,7 @@ export async function insight({ app, query }) {
             { name: t('insight.balance'), values: weeks.map((w) => w.balance), type: 'line' },
           ],
           empty: t('chart.empty'),
-        }))),
+        })))),
       monthRows.length ? card(t('insight.monthly'), table(t('insight.monthly'), [t('insight.month'),
         { label: t('insight.income'), num: true }, { label: t('insight.spending'), num: true }, { label: t('insight.net'), num: true }], monthRows)) : null,
       card(t('insight.recurring'), recRows.length ? table(t('insight.recurring'), [t('bank.memo'), t('insight.direction'), t('insight.period'),

@@ -845,7 +845,86 @@ async fn a_customer_links_a_bank_in_the_sandbox_and_refiles_a_transaction() {
         "the spending chart did not change"
     );
     assert!(chart_after.contains(&target_ko), "{chart_after}");
+    // Weekly balance against spending: bars for money out and in, a line for the balance, and
+    // the values of a week under the keyboard.
+    b.wait_js(
+        "weekly chart",
+        "const c = document.querySelector('[data-testid=weekly-chart] .chart-svg');
+         return c && c.querySelectorAll('rect.bar').length > 0 && c.querySelectorAll('polyline').length > 0;",
+        json!([]),
+    )
+    .await;
+    b.exec(
+        "document.querySelector('[data-testid=weekly-chart] .chart-svg').focus();",
+        json!([]),
+    )
+    .await;
+    let week = b.wait_text("[data-testid=weekly-chart] .chart-tip").await;
+    assert!(
+        week.contains("지출") && week.contains("잔액") && week.contains('원'),
+        "{week}"
+    );
+    // Recurring payments with their next dates, as the Korean locale writes dates.
+    let recurring = api_get(&app, &logins.a, "/api/v1/insight/recurring").await;
+    let active: Vec<&Value> = recurring
+        .as_array()
+        .expect("recurring")
+        .iter()
+        .filter(|r| r["status"] == "active")
+        .collect();
+    assert!(!active.is_empty(), "{recurring}");
+    let table = b.wait_text("[data-testid=recurring]").await;
+    for r in &active {
+        let next =
+            chrono::NaiveDate::parse_from_str(r["next_date"].as_str().expect("next"), "%Y-%m-%d")
+                .expect("date");
+        let korean = format!(
+            "{}. {}. {}.",
+            chrono::Datelike::year(&next),
+            chrono::Datelike::month(&next),
+            chrono::Datelike::day(&next)
+        );
+        assert!(
+            table.contains(r["memo"].as_str().expect("memo")) && table.contains(&korean),
+            "{} next {korean} not in {table}",
+            r["memo"]
+        );
+    }
     b.screenshot("insight-linked-desktop").await;
+
+    // The filter form: dates and a category, submitted as a person would.
+    b.goto(&app.url(&format!("/bank/{bank_id}"))).await;
+    b.wait_text("[data-testid=transactions]").await;
+    b.exec(
+        "const f = document.querySelector('form.filters');
+         f.querySelector('[name=from]').value = '2000-01-01';
+         f.querySelector('[name=to]').value = '2100-12-31';
+         f.querySelector('[name=category]').value = arguments[0];",
+        json!([target]),
+    )
+    .await;
+    b.click("form.filters button[type=submit]").await;
+    b.wait_js(
+        "the filtered list",
+        "return location.search.includes('category=' + arguments[0]) && !document.querySelector('main[aria-busy]') && document.querySelector('[data-testid=transactions]') !== null;",
+        json!([target]),
+    )
+    .await;
+    let filtered = b
+        .exec(
+            "return Array.from(document.querySelectorAll('[data-testid=transactions] tbody select'), (s) => s.value);",
+            json!([]),
+        )
+        .await;
+    let filtered = filtered.as_array().expect("categories").clone();
+    assert!(
+        !filtered.is_empty() && filtered.iter().all(|c| c == target.as_str()),
+        "{filtered:?}"
+    );
+    // Dates in the list are written the Korean way (2026. 11. 28.).
+    let first_date = b.wait_text("[data-testid=transactions] tbody tr td").await;
+    let korean_date = regex_like_korean_date(&first_date);
+    assert!(korean_date, "{first_date}");
 
     // Filtering by category shows only that category; paging walks the whole range.
     b.goto(&app.url(&format!(
@@ -915,6 +994,21 @@ async fn a_customer_links_a_bank_in_the_sandbox_and_refiles_a_transaction() {
     b.click("[data-testid=bank-unlink]").await;
     b.wait_js("unlinked", "return document.querySelector('[data-testid=link-bank]') && !document.querySelector('[data-testid=bank-unlink]');", json!([])).await;
     b.quit().await;
+}
+
+/// `2026. 11. 28.` (what `Intl.DateTimeFormat('ko-KR')` writes), possibly followed by a time.
+fn regex_like_korean_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.trim().splitn(4, ". ").collect();
+    parts.len() >= 3
+        && parts[0].len() == 4
+        && parts[0].chars().all(|c| c.is_ascii_digit())
+        && parts[1].chars().all(|c| c.is_ascii_digit())
+        && parts[2]
+            .trim_end_matches(|c: char| !c.is_ascii_digit())
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count()
+            > 0
 }
 
 /// The rules on the insight screen: preview, add, reorder, edit, delete, all through the page.
