@@ -788,3 +788,51 @@ async fn the_configured_recurring_threshold_is_the_one_the_server_uses() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_finishes_the_requests_in_flight() {
+    let bank = start_sandbox(60).await;
+    let mut app = app_with_bank(&bank).await;
+    let token = linked(&app, &bank, "c@test.kr", 0).await;
+    // Every bank answer takes a while: the sync request is still in flight at shutdown.
+    bank.handle.set_faults(Faults {
+        delay_ms: 150,
+        ..Faults::default()
+    });
+    let (http, url, t) = (
+        app.http.clone(),
+        app.url("/api/v1/bank/sync"),
+        token.clone(),
+    );
+    let in_flight = tokio::spawn(async move {
+        let r = http
+            .post(url)
+            .bearer_auth(&t)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("the request in flight is answered");
+        let status = r.status();
+        (status, r.json::<Value>().await.expect("json"))
+    });
+    // Shut down once the sync is observably under way.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, list) = app.get("/api/v1/bank/syncs", &token).await;
+        if list[0]["status"] == "running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sync never started: {list}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.begin_shutdown();
+    let (status, outcome) = in_flight.await.expect("task");
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome["status"], "ok", "{outcome}");
+    app.stopped().await;
+    // Gone afterwards: a new request finds no server.
+    assert!(
+        app.http.get(app.url("/healthz")).send().await.is_err(),
+        "the server stopped listening"
+    );
+}

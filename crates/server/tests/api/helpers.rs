@@ -18,7 +18,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub store: Arc<dyn Store>,
     pub dir: PathBuf,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub fn temp_dir(label: &str) -> PathBuf {
@@ -89,7 +90,7 @@ impl TestApp {
         let store = ginkgo_server::open_store(&url).await.expect("open store");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(store.clone(), config);
-        tokio::spawn(async move {
+        let serving = tokio::spawn(async move {
             ginkgo_server::serve(listener, state, async move {
                 let _ = rx.await;
             })
@@ -105,7 +106,22 @@ impl TestApp {
             http,
             store,
             dir,
-            _shutdown: tx,
+            shutdown: Some(tx),
+            serving: Some(serving),
+        }
+    }
+
+    /// Asks the server to shut down gracefully (what SIGTERM does to `ginkgo serve`).
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits until the serve loop has returned.
+    pub async fn stopped(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.await.expect("the serve loop ends cleanly");
         }
     }
 
