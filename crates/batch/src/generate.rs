@@ -87,8 +87,13 @@ impl Default for GenerateOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
     NonNumericPrice,
+    NegativePrice,
     NegativeQuantity,
     FractionalQuantity,
+    /// A quantity with more digits than an amount can hold.
+    TooLargeQuantity,
+    /// A price and a quantity that each fit but whose product (the valuation) does not.
+    ValuationOverflow,
     BadIsin,
     UnknownIsin,
     LettersInAccountNumber,
@@ -96,23 +101,33 @@ pub enum ErrorKind {
     MissingField,
     /// A customer name that contradicts the account's first row.
     NameContradiction,
+    /// A broker that contradicts the account's first row.
+    BrokerContradiction,
     /// An extra copy of the row before it (the copy is the error).
     DuplicateRow,
     NonNumericPrincipal,
     NegativePrincipal,
     /// An extra copy of the principal row before it (the copy is the error).
     DuplicatePrincipal,
+    /// An extra instrument row whose ISIN has the wrong shape (no holding refers to it).
+    BadInstrumentIsin,
 }
 
-const HOLDING_ERRORS: [ErrorKind; 9] = [
+/// Broken rows take their kind from these lists in turn, so that every kind appears as soon as
+/// there are as many broken rows as kinds.
+const HOLDING_ERRORS: [ErrorKind; 13] = [
     ErrorKind::NonNumericPrice,
+    ErrorKind::NegativePrice,
     ErrorKind::NegativeQuantity,
     ErrorKind::FractionalQuantity,
+    ErrorKind::TooLargeQuantity,
+    ErrorKind::ValuationOverflow,
     ErrorKind::BadIsin,
     ErrorKind::UnknownIsin,
     ErrorKind::LettersInAccountNumber,
     ErrorKind::MissingField,
     ErrorKind::NameContradiction,
+    ErrorKind::BrokerContradiction,
     ErrorKind::DuplicateRow,
 ];
 const PRINCIPAL_ERRORS: [ErrorKind; 5] = [
@@ -127,6 +142,8 @@ const PRINCIPAL_ERRORS: [ErrorKind; 5] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjectedError {
     pub file: SnapshotFile,
+    /// The account the broken row belongs to (empty for an instrument row).
+    pub account: String,
     /// 1-based physical line (header = 1).
     pub line: u64,
     pub kind: ErrorKind,
@@ -525,7 +542,8 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
         principals_without_holdings: Vec::new(),
     };
 
-    // Instruments: always clean.
+    // Instruments: clean, plus (with errors on) one extra row with a malformed ISIN that no
+    // holding refers to, so the day's instruments stay complete.
     let path = path_of(SnapshotFile::Instruments);
     let mut sink = Sink::create(&path, opts, false)?;
     sink.row(&path, &header(&INSTRUMENT_COLUMNS))?;
@@ -540,12 +558,32 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
         )?;
         manifest.instrument_rows += 1;
     }
+    if opts.error_rate > 0.0 {
+        sink.row(
+            &path,
+            &[
+                Value::Text("폐지종목".into()),
+                Value::Text("KR71234".into()),
+                Value::Text("기타".into()),
+            ],
+        )?;
+        manifest.instrument_rows += 1;
+        manifest.errors.push(InjectedError {
+            file: SnapshotFile::Instruments,
+            account: String::new(),
+            line: manifest.instrument_rows + 1,
+            kind: ErrorKind::BadInstrumentIsin,
+            column: "ISIN",
+        });
+    }
     sink.finish(&path)?;
 
     let prices = prices_on(opts.seed, day);
     let base = base_prices(opts.seed);
     let mut errors_rng = SplitMix64::derive(opts.seed, 0x4552_5253_0000 ^ day);
     let rate = opts.error_rate;
+    let mut holding_kinds = HOLDING_ERRORS.iter().copied().cycle();
+    let mut principal_kinds = PRINCIPAL_ERRORS.iter().copied().cycle();
 
     // Holdings: 14 rows per account; the first row of an account is never broken, so it
     // always defines the account's customer and broker.
@@ -570,7 +608,7 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
                 Value::Int(quantity),
             ];
             let broken = slot > 0 && rate > 0.0 && errors_rng.chance(rate);
-            let kind = broken.then(|| *errors_rng.pick(&HOLDING_ERRORS));
+            let kind = if broken { holding_kinds.next() } else { None };
             let mut column = "";
             match kind {
                 Some(ErrorKind::NonNumericPrice) => {
@@ -578,8 +616,21 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
                     row[5] = Value::Text(junk.into());
                     column = "현재가";
                 }
+                Some(ErrorKind::NegativePrice) => {
+                    row[5] = Value::Int(-price.max(1));
+                    column = "현재가";
+                }
                 Some(ErrorKind::NegativeQuantity) => {
                     row[6] = Value::Int(-quantity.max(1));
+                    column = "보유수량";
+                }
+                Some(ErrorKind::TooLargeQuantity) => {
+                    row[6] = Value::Text("99999999999999999999".into());
+                    column = "보유수량";
+                }
+                Some(ErrorKind::ValuationOverflow) => {
+                    row[5] = Value::Int(1_000_000_000_000_000);
+                    row[6] = Value::Int(10_000);
                     column = "보유수량";
                 }
                 Some(ErrorKind::FractionalQuantity) => {
@@ -612,6 +663,15 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
                     row[0] = Value::Text(other.into());
                     column = "고객이름";
                 }
+                Some(ErrorKind::BrokerContradiction) => {
+                    let other = BROKERS
+                        .iter()
+                        .find(|b| **b != account.broker)
+                        .copied()
+                        .unwrap_or("기타증권");
+                    row[1] = Value::Text(other.into());
+                    column = "증권사";
+                }
                 _ => {}
             }
             if kind.is_none() && rate > 0.0 && errors_rng.chance(rate) {
@@ -630,6 +690,7 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
                 }
                 manifest.errors.push(InjectedError {
                     file: SnapshotFile::Holdings,
+                    account: account.number.clone(),
                     line,
                     kind,
                     column,
@@ -662,7 +723,7 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
             Value::Int(account.principal),
         ];
         let broken = rate > 0.0 && errors_rng.chance(rate);
-        let kind = broken.then(|| *errors_rng.pick(&PRINCIPAL_ERRORS));
+        let kind = if broken { principal_kinds.next() } else { None };
         let mut column = "";
         match kind {
             Some(ErrorKind::NonNumericPrincipal) => {
@@ -710,6 +771,7 @@ fn generate_day(dir: &Path, opts: &GenerateOptions, day: u64) -> Result<Manifest
         if let Some(kind) = kind {
             manifest.errors.push(InjectedError {
                 file: SnapshotFile::Principals,
+                account: account.number.clone(),
                 line,
                 kind,
                 column,

@@ -707,10 +707,12 @@ impl Worker {
         if status != 200 && status != 201 {
             bail!("{path} answered {status} {body}");
         }
-        let id = body["transfer_identifier"]
-            .as_str()
-            .context("no transfer_identifier")?
-            .to_string();
+        // The legacy route answers the identifier as a number, the versioned one as text.
+        let id = match &body["transfer_identifier"] {
+            Value::String(id) => id.clone(),
+            Value::Number(id) => id.to_string(),
+            _ => bail!("{path} answered {status} without a transfer_identifier: {body}"),
+        };
         let signature = hex::encode(Sha512::digest(
             format!("{number}{}{amount}", s.holder).as_bytes(),
         ));

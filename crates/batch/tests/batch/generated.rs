@@ -22,8 +22,12 @@ fn options(accounts: u64, error_rate: f64, seed: u64) -> GenerateOptions {
 fn expected_reason(kind: ErrorKind, column: &str) -> String {
     match kind {
         ErrorKind::NonNumericPrice => "price is not a number".into(),
+        ErrorKind::NegativePrice => "price is negative".into(),
         ErrorKind::NegativeQuantity => "quantity is negative".into(),
         ErrorKind::FractionalQuantity => "quantity is not a whole number".into(),
+        ErrorKind::TooLargeQuantity => "quantity is too large".into(),
+        ErrorKind::ValuationOverflow => "price × quantity is too large".into(),
+        ErrorKind::BadInstrumentIsin => "ISIN must be 2 letters".into(),
         ErrorKind::BadIsin => "ISIN must be 2 letters".into(),
         ErrorKind::UnknownIsin => "ISIN is not in the day's instrument file".into(),
         ErrorKind::LettersInAccountNumber => "account number must be 6 to 20 digits".into(),
@@ -42,10 +46,106 @@ fn expected_reason(kind: ErrorKind, column: &str) -> String {
             format!("{what} is empty")
         }
         ErrorKind::NameContradiction => "customer name differs from the account's first row".into(),
+        ErrorKind::BrokerContradiction => "broker differs from the account's first row".into(),
         ErrorKind::DuplicateRow => "duplicate row".into(),
         ErrorKind::NonNumericPrincipal => "principal is not a number".into(),
         ErrorKind::NegativePrincipal => "principal is negative".into(),
         ErrorKind::DuplicatePrincipal => "duplicate principal row".into(),
+    }
+}
+
+/// Every kind the generator can inject; `expected_reason` must know each.
+const ALL_KINDS: [ErrorKind; 17] = [
+    ErrorKind::NonNumericPrice,
+    ErrorKind::NegativePrice,
+    ErrorKind::NegativeQuantity,
+    ErrorKind::FractionalQuantity,
+    ErrorKind::TooLargeQuantity,
+    ErrorKind::ValuationOverflow,
+    ErrorKind::BadIsin,
+    ErrorKind::UnknownIsin,
+    ErrorKind::LettersInAccountNumber,
+    ErrorKind::MissingField,
+    ErrorKind::NameContradiction,
+    ErrorKind::BrokerContradiction,
+    ErrorKind::DuplicateRow,
+    ErrorKind::NonNumericPrincipal,
+    ErrorKind::NegativePrincipal,
+    ErrorKind::DuplicatePrincipal,
+    ErrorKind::BadInstrumentIsin,
+];
+
+/// Per account: (holding rows, total assets), from what a load keeps.
+fn per_account(
+    holdings: &[ginkgo_domain::snapshot::HoldingRecord],
+) -> BTreeMap<String, (usize, i64)> {
+    let mut out: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+    for h in holdings {
+        let value = h.price.checked_mul(h.quantity).expect("fits").get();
+        let entry = out.entry(h.account_number.to_string()).or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.checked_add(value).expect("fits");
+    }
+    out
+}
+
+#[test]
+fn accounts_no_error_touched_load_exactly_as_in_a_clean_day() {
+    let broken_dir = temp_dir("untouched-broken");
+    let clean_dir = temp_dir("untouched-clean");
+    let manifest = generate(&broken_dir, &options(400, 0.03, 11)).expect("generate");
+    generate(&clean_dir, &options(400, 0.0, 11)).expect("generate");
+    let (broken_snapshot, broken, _) = load(&broken_dir);
+    let (clean_snapshot, clean, clean_report) = load(&clean_dir);
+    assert!(clean_report.rejects.is_empty());
+
+    let touched: std::collections::HashSet<&str> = manifest
+        .errors
+        .iter()
+        .map(|e| e.account.as_str())
+        .chain(
+            manifest
+                .accounts_without_principal
+                .iter()
+                .map(String::as_str),
+        )
+        .collect();
+    let broken_totals = per_account(&broken);
+    let clean_totals = per_account(&clean);
+    let mut compared = 0;
+    for (account, clean_total) in &clean_totals {
+        if touched.contains(account.as_str()) {
+            continue;
+        }
+        assert_eq!(
+            broken_totals.get(account),
+            Some(clean_total),
+            "account {account}"
+        );
+        compared += 1;
+    }
+    assert!(compared > 150, "many accounts are untouched: {compared}");
+    assert!(
+        touched.len() > 50,
+        "and many are touched: {}",
+        touched.len()
+    );
+
+    let principals = |s: &ginkgo_batch::Snapshot| -> BTreeMap<String, i64> {
+        s.principals()
+            .iter()
+            .map(|p| (p.account_number.to_string(), p.principal.get()))
+            .collect()
+    };
+    let broken_principals = principals(&broken_snapshot);
+    for (account, principal) in principals(&clean_snapshot) {
+        if !touched.contains(account.as_str()) {
+            assert_eq!(
+                broken_principals.get(&account),
+                Some(&principal),
+                "{account}"
+            );
+        }
     }
 }
 
@@ -135,7 +235,11 @@ fn check_injected_errors(format: Format, encoding: TextEncoding, quote_all: bool
         );
     }
     let kinds: std::collections::HashSet<_> = manifest.errors.iter().map(|e| e.kind).collect();
-    assert!(kinds.len() >= 10, "most kinds were injected: {kinds:?}");
+    assert_eq!(
+        kinds.len(),
+        ALL_KINDS.len(),
+        "every kind was injected: {kinds:?}"
+    );
 
     // Every good row came through.
     let count = |file| manifest.errors.iter().filter(|e| e.file == file).count() as u64;
