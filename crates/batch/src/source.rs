@@ -110,6 +110,64 @@ fn map_header(
     Ok(map)
 }
 
+/// Rows a provider may put above the header (a title, the date of the export) and that are
+/// skipped while looking for it.
+const MAX_ROWS_BEFORE_HEADER: usize = 5;
+
+/// Finds the header among the first non-blank rows: the first that names every required column.
+/// When none does, the error is the one of the row that came closest.
+struct HeaderSearch {
+    tried: usize,
+    closest: Option<(usize, FatalError)>,
+}
+
+impl HeaderSearch {
+    fn new() -> Self {
+        HeaderSearch {
+            tried: 0,
+            closest: None,
+        }
+    }
+
+    /// `Ok(Some(map))` when `row` is the header, `Ok(None)` to look at the next row.
+    fn offer(
+        &mut self,
+        path: &Path,
+        file: SnapshotFile,
+        row: &[String],
+    ) -> Result<Option<Vec<usize>>, FatalError> {
+        match map_header(path, file, row) {
+            Ok(map) => Ok(Some(map)),
+            Err(e @ FatalError::MissingColumns { .. }) => {
+                let missing = match &e {
+                    FatalError::MissingColumns { missing, .. } => missing.len(),
+                    _ => usize::MAX,
+                };
+                if self.closest.as_ref().is_none_or(|(m, _)| missing < *m) {
+                    self.closest = Some((missing, e));
+                }
+                self.tried += 1;
+                if self.tried > MAX_ROWS_BEFORE_HEADER {
+                    Err(self.give_up(path))
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// No header was found: the closest row's missing columns, or no header at all.
+    fn give_up(&mut self, path: &Path) -> FatalError {
+        match self.closest.take() {
+            Some((_, e)) => e,
+            None => FatalError::NoHeader {
+                path: path.to_path_buf(),
+            },
+        }
+    }
+}
+
 /// The text encoding of a CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextEncoding {
@@ -362,12 +420,10 @@ fn read_csv<E>(
         },
     };
     let mut record = csv::ByteRecord::new();
-    let header = loop {
+    let mut search = HeaderSearch::new();
+    let map = loop {
         if !reader.read_byte_record(&mut record).map_err(csv_error)? {
-            return Err(FatalError::NoHeader {
-                path: path.to_path_buf(),
-            }
-            .into());
+            return Err(search.give_up(path).into());
         }
         if !is_blank_record(&record) {
             let mut header = Vec::with_capacity(record.len());
@@ -382,10 +438,11 @@ fn read_csv<E>(
                     }
                 }
             }
-            break header;
+            if let Some(map) = search.offer(path, file.file, &header)? {
+                break map;
+            }
         }
     };
-    let map = map_header(path, file.file, &header)?;
     if header_only {
         return Ok(());
     }
@@ -458,7 +515,8 @@ fn read_xlsx<E>(
     let mut map: Option<Vec<usize>> = None;
     let mut current: Vec<String> = Vec::new();
     let mut current_row: Option<u32> = None;
-    // Emits a finished row: the first non-blank one is the header.
+    let mut search = HeaderSearch::new();
+    // Emits a finished row: the header first (see `HeaderSearch`), then the data.
     let mut finish = |row_index: u32,
                       values: &mut Vec<String>,
                       map: &mut Option<Vec<usize>>|
@@ -469,9 +527,15 @@ fn read_xlsx<E>(
         }
         match map {
             None => {
-                *map = Some(map_header(path, file.file, values)?);
+                let found = search.offer(path, file.file, values)?;
                 values.clear();
-                Ok(!header_only)
+                match found {
+                    Some(m) => {
+                        *map = Some(m);
+                        Ok(!header_only)
+                    }
+                    None => Ok(true),
+                }
             }
             Some(m) => {
                 let row = RawRow {
@@ -513,10 +577,7 @@ fn read_xlsx<E>(
         return Ok(());
     }
     if map.is_none() {
-        return Err(FatalError::NoHeader {
-            path: path.to_path_buf(),
-        }
-        .into());
+        return Err(search.give_up(path).into());
     }
     Ok(())
 }

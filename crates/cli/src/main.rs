@@ -233,18 +233,22 @@ pub async fn serve_on(
     store: Arc<dyn Store>,
 ) -> anyhow::Result<()> {
     tracing::info!(address = %config.listen, database = store.backend(), "serving");
-    if config.batch.enabled
-        && let Some(inbox) = config.batch.inbox.clone()
-    {
-        tokio::spawn(ginkgo_server::jobs::schedule_daily(
-            store.clone(),
-            inbox,
-            config.batch.daily_at,
-        ));
-    }
     let sync_every = config.bank.sync_interval_minutes;
+    let daily = config
+        .batch
+        .inbox
+        .clone()
+        .filter(|_| config.batch.enabled)
+        .map(|inbox| (inbox, config.batch.daily_at));
     let state =
         AppState::try_new(store, config).map_err(|e| anyhow::anyhow!("bank configuration: {e}"))?;
+    if let Some((inbox, daily_at)) = daily {
+        tokio::spawn(ginkgo_server::jobs::schedule_daily(
+            state.clone(),
+            inbox,
+            daily_at,
+        ));
+    }
     if state.bank().is_some() && sync_every > 0 {
         tokio::spawn(ginkgo_server::bank::schedule_sync(
             state.clone(),

@@ -88,12 +88,28 @@ pub struct DepositConfig {
     pub expiry_minutes: i64,
 }
 
+/// `HH:MM` or `HH:MM:SS` (Asia/Seoul), the same in the file and in the environment.
+fn parse_daily_at(value: &str) -> Result<NaiveTime, String> {
+    let value = value.trim();
+    NaiveTime::parse_from_str(value, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(value, "%H:%M:%S"))
+        .map_err(|_| {
+            format!("'{value}' is not a time of day (expected HH:MM or HH:MM:SS, Asia/Seoul)")
+        })
+}
+
+fn daily_at<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_daily_at(&text).map_err(serde::de::Error::custom)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BatchConfig {
     /// Folder with one sub-folder per business date (`YYYY-MM-DD/`) holding the three files.
     pub inbox: Option<PathBuf>,
-    /// Daily run time, Asia/Seoul.
+    /// Daily run time, Asia/Seoul: `HH:MM` or `HH:MM:SS`.
+    #[serde(deserialize_with = "daily_at")]
     pub daily_at: NaiveTime,
     pub enabled: bool,
 }
@@ -288,10 +304,7 @@ impl Config {
             "GINKGO_DEPOSIT_MAX_AMOUNT" => self.deposit.max_amount = parse_i64(value)?,
             "GINKGO_DEPOSIT_EXPIRY_MINUTES" => self.deposit.expiry_minutes = parse_i64(value)?,
             "GINKGO_BATCH_INBOX" => self.batch.inbox = Some(PathBuf::from(value)),
-            "GINKGO_BATCH_DAILY_AT" => {
-                self.batch.daily_at = NaiveTime::parse_from_str(value.trim(), "%H:%M")
-                    .map_err(|e| bad(format!("{e} (expected HH:MM, Asia/Seoul)")))?
-            }
+            "GINKGO_BATCH_DAILY_AT" => self.batch.daily_at = parse_daily_at(value).map_err(bad)?,
             "GINKGO_BATCH_ENABLED" => {
                 self.batch.enabled =
                     parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
@@ -618,6 +631,27 @@ mod tests {
         );
         assert_eq!(c.insight.recurring_max_std_days, 1.1);
         assert_eq!(c.bank.overlap_days, 3);
+    }
+
+    #[test]
+    fn the_daily_time_reads_the_same_from_a_file_and_the_environment() {
+        let dir = std::env::temp_dir().join(format!("ginkgo-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("ginkgo.toml");
+        for (text, want) in [("06:45", (6, 45, 0)), ("06:45:30", (6, 45, 30))] {
+            std::fs::write(&path, format!("[batch]\ndaily_at = \"{text}\"\n")).expect("write");
+            let from_file = Config::load(Some(&path), vec![]).expect("file");
+            let from_env =
+                Config::load(None, env(&[("GINKGO_BATCH_DAILY_AT", text)])).expect("env");
+            let want = NaiveTime::from_hms_opt(want.0, want.1, want.2).expect("t");
+            assert_eq!(from_file.batch.daily_at, want, "{text}");
+            assert_eq!(from_env.batch.daily_at, want, "{text}");
+        }
+        std::fs::write(&path, "[batch]\ndaily_at = \"25:00\"\n").expect("write");
+        let err = Config::load(Some(&path), vec![]).expect_err("not a time");
+        assert!(err.to_string().contains("HH:MM"), "{err}");
+        let err = Config::load(None, env(&[("GINKGO_BATCH_DAILY_AT", "9am")])).expect_err("bad");
+        assert!(err.to_string().contains("HH:MM or HH:MM:SS"), "{err}");
     }
 
     #[test]

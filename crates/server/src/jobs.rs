@@ -84,9 +84,19 @@ pub async fn load_day(
         .or_else(|| snapshot.date())
         .or_else(|| folder_date(dir))
     else {
+        // Recorded like any failed run (under today's date), so an operator sees it was tried.
+        let run = store
+            .record_failed_run(FailedRun {
+                business_date: fallback_date,
+                files: run_files(&snapshot),
+                started_at,
+                error: JobError::NoDate.to_string(),
+            })
+            .await
+            .ok();
         return Err(FailedJob {
             error: JobError::NoDate,
-            run: None,
+            run,
         });
     };
     let files = run_files(&snapshot);
@@ -173,18 +183,34 @@ fn folder_date(dir: &Path) -> Option<NaiveDate> {
         .and_then(ginkgo_domain::time::parse_date)
 }
 
+/// After a failed run, today's folder is tried again only this much later (on any replica), so
+/// that a broken delivery is not recorded as a failed run every minute.
+pub const RETRY_FAILED_AFTER: Duration = Duration::from_secs(15 * 60);
+
 /// Runs the day's load once a day at `daily_at` (Asia/Seoul) from `inbox/YYYY-MM-DD/`, on the
 /// replica that holds the `daily-snapshot` lease. Checks every minute; catches up after a restart.
-pub async fn schedule_daily(store: Arc<dyn Store>, inbox: PathBuf, daily_at: chrono::NaiveTime) {
+/// A committed load drops this replica's read cache so the new day shows at once.
+pub async fn schedule_daily(
+    state: crate::state::AppState,
+    inbox: PathBuf,
+    daily_at: chrono::NaiveTime,
+) {
     let holder = format!("replica-{}", uuid::Uuid::new_v4().simple());
     let mut warned_for: Option<NaiveDate> = None;
     loop {
         let now = ginkgo_domain::time::to_kst(Utc::now());
-        match run_if_due(store.clone(), &inbox, daily_at, now.naive_local(), &holder).await {
+        let store = state.store_arc();
+        match run_if_due(store, &inbox, daily_at, now.naive_local(), &holder).await {
             Due::Missing(day) if warned_for != Some(day) => {
                 tracing::warn!(date = %day, "today's snapshot folder has not arrived yet");
                 warned_for = Some(day);
             }
+            Due::Ran(Ok(_)) => state.cache().invalidate(),
+            Due::Ran(Err(e)) => tracing::error!(
+                error = %e,
+                retry_in_minutes = RETRY_FAILED_AFTER.as_secs() / 60,
+                "the scheduled snapshot load failed"
+            ),
             _ => {}
         }
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -202,6 +228,8 @@ pub enum Due {
     Missing(NaiveDate),
     /// Another replica holds the lease.
     Busy,
+    /// Today's last run failed less than [`RETRY_FAILED_AFTER`] ago.
+    RetryLater,
     /// This check ran the load (committed or failed; failures are recorded as runs).
     Ran(Result<RunRecord, String>),
 }
@@ -220,16 +248,17 @@ pub async fn run_if_due(
     if now.time() < daily_at {
         return Due::NotYet;
     }
-    let done = store
-        .runs(20)
-        .await
-        .map(|runs| {
-            runs.iter()
-                .any(|r| r.business_date == today && r.status == RunStatus::Committed)
-        })
-        .unwrap_or(true);
-    if done {
+    let Ok(runs) = store.runs(20).await else {
+        // The database is away; the next check tries again.
+        return Due::Busy;
+    };
+    let todays = || runs.iter().filter(|r| r.business_date == today);
+    if todays().any(|r| r.status == RunStatus::Committed) {
         return Due::Done;
+    }
+    let retry_after = chrono::Duration::from_std(RETRY_FAILED_AFTER).unwrap_or_default();
+    if todays().any(|r| r.status == RunStatus::Failed && Utc::now() - r.started_at < retry_after) {
+        return Due::RetryLater;
     }
     let dir = ginkgo_batch::inbox_dir(inbox, today);
     if !dir.is_dir() {

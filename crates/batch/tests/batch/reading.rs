@@ -302,3 +302,88 @@ fn a_cp949_row_after_the_sniffed_utf8_start_still_decodes() {
         "the value is neither UTF-8 nor CP949 text"
     );
 }
+
+#[test]
+fn a_title_row_above_the_header_is_skipped_in_csv_and_xlsx() {
+    // CSV: a title and an export date above the header, as some provider exports carry.
+    let dir = temp_dir("title-csv");
+    let holdings = "계좌자산 현황\n기준일: 2026-11-20\n\n\
+        고객이름,증권사,계좌번호,계좌명,ISIN,현재가,보유수량\n\
+        류영길,디셈버증권,5736692368320,계좌1,KR7360750004,8585,21\n\
+        류영길,디셈버증권,5736692368320,계좌1,CASH,-1,1\n";
+    write_day(
+        &dir,
+        INSTRUMENTS_CSV,
+        holdings,
+        "계좌번호,투자원금\n5736692368320,1911386\n",
+    );
+    let (_, loaded, report) = load(&dir);
+    assert_eq!(loaded.len(), 1);
+    assert_eq!(report.rejects.len(), 1);
+    assert_eq!(
+        report.rejects[0].line, 6,
+        "physical lines still count the title"
+    );
+
+    // XLSX: the same layout in a workbook.
+    let dir = temp_dir("title-xlsx");
+    write_day(
+        &dir,
+        INSTRUMENTS_CSV,
+        "",
+        "계좌번호,투자원금\n5736692368320,1911386\n",
+    );
+    std::fs::remove_file(dir.join("account_asset_info_set.csv")).expect("rm");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "계좌자산 현황").expect("w");
+    let header = [
+        "고객이름",
+        "증권사",
+        "계좌번호",
+        "계좌명",
+        "ISIN",
+        "현재가",
+        "보유수량",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(2, c as u16, *h).expect("w");
+    }
+    let row = [
+        "류영길",
+        "디셈버증권",
+        "5736692368320",
+        "계좌1",
+        "KR7360750004",
+    ];
+    for (c, v) in row.iter().enumerate() {
+        sheet.write_string(3, c as u16, *v).expect("w");
+    }
+    sheet.write_number(3, 5, 8585.0).expect("w");
+    sheet.write_number(3, 6, 21.0).expect("w");
+    book.save(dir.join("account_asset_info_set.xlsx"))
+        .expect("save");
+    let (_, from_xlsx, report) = load(&dir);
+    assert!(report.rejects.is_empty(), "{:?}", report.rejects);
+    assert_eq!(from_xlsx, loaded);
+}
+
+#[test]
+fn a_file_with_no_header_in_its_first_rows_names_the_closest_row() {
+    let dir = temp_dir("no-header");
+    let holdings = "제목\n고객이름,증권사,계좌번호,계좌명,ISIN,현재가\n1\n2\n3\n4\n5\n6\n\
+        고객이름,증권사,계좌번호,계좌명,ISIN,현재가,보유수량\n";
+    write_day(
+        &dir,
+        INSTRUMENTS_CSV,
+        holdings,
+        "계좌번호,투자원금\n5736692368320,1911386\n",
+    );
+    let err = Snapshot::open(&dir).expect_err("fatal");
+    match err {
+        ginkgo_batch::FatalError::MissingColumns { missing, .. } => {
+            assert_eq!(missing, vec!["보유수량"]);
+        }
+        other => panic!("{other}"),
+    }
+}

@@ -309,7 +309,14 @@ pub fn rejects_to_csv(f: &RunFindings) -> String {
 }
 
 fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) {
+    // A plain signed number (`-3`, `-1,234.5`) is not a formula; keep it as the provider sent it.
+    let number = v.strip_prefix(['-', '+']).is_some_and(|rest| {
+        rest.starts_with(|c: char| c.is_ascii_digit())
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+    });
+    let v = if v.starts_with(['=', '+', '-', '@']) && !number {
         format!("'{v}")
     } else {
         v.to_string()
@@ -318,5 +325,23 @@ fn csv_field(v: &str) -> String {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn formulas_are_defused_and_numbers_are_kept() {
+        assert_eq!(csv_field("-3"), "-3");
+        assert_eq!(csv_field("-1,234"), "\"-1,234\"");
+        assert_eq!(csv_field("+82"), "+82");
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+        assert_eq!(csv_field("-2+3"), "'-2+3");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("-"), "'-");
+        assert_eq!(csv_field("가-3"), "가-3");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

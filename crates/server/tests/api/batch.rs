@@ -212,3 +212,76 @@ async fn the_daily_schedule_loads_todays_inbox_folder_once_after_its_time() {
         "loaded exactly once"
     );
 }
+
+#[tokio::test]
+async fn a_broken_delivery_is_recorded_once_and_retried_later_not_every_minute() {
+    use ginkgo_server::jobs::{Due, run_if_due};
+    let app = TestApp::spawn().await;
+    let inbox = app.dir.join("inbox");
+    let today = day(2026, 11, 24);
+    let at = chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time");
+    let later = today.and_hms_opt(9, 1, 0).expect("t");
+    let dir = ginkgo_batch::inbox_dir(&inbox, today);
+    ginkgo_batch::generate::generate(
+        &dir,
+        &ginkgo_batch::generate::GenerateOptions {
+            accounts: 5,
+            date: today,
+            ..Default::default()
+        },
+    )
+    .expect("generate");
+    std::fs::remove_file(dir.join("account_basic_info_set.csv")).expect("rm");
+    match run_if_due(app.store.clone(), &inbox, at, later, "a").await {
+        Due::Ran(Err(e)) => assert!(e.contains("account_basic_info_set"), "{e}"),
+        other => panic!("expected a failed run, got {other:?}"),
+    }
+    for holder in ["a", "b"] {
+        assert!(matches!(
+            run_if_due(app.store.clone(), &inbox, at, later, holder).await,
+            Due::RetryLater
+        ));
+    }
+    let runs = app.store.runs(10).await.expect("runs");
+    assert_eq!(runs.len(), 1, "one failed run recorded: {runs:?}");
+    assert_eq!(runs[0].status, ginkgo_store::RunStatus::Failed);
+    assert!(
+        app.store
+            .accounts(ginkgo_store::Scope::Operator)
+            .await
+            .expect("accounts")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_folder_without_a_date_is_recorded_as_a_failed_run() {
+    let app = TestApp::spawn().await;
+    let dir = app.dir.join("undated");
+    ginkgo_batch::generate::generate(
+        &dir,
+        &ginkgo_batch::generate::GenerateOptions {
+            accounts: 3,
+            ..Default::default()
+        },
+    )
+    .expect("generate");
+    let failed = ginkgo_server::jobs::load_day(app.store.clone(), &dir, None, None)
+        .await
+        .expect_err("no date");
+    assert!(
+        failed.error.to_string().contains("no business date"),
+        "{}",
+        failed.error
+    );
+    let run = failed.run.expect("recorded");
+    assert_eq!(run.status, ginkgo_store::RunStatus::Failed);
+    assert_eq!(run.files.len(), 3, "the files it found are named");
+    assert!(
+        app.store
+            .accounts(ginkgo_store::Scope::Operator)
+            .await
+            .expect("accounts")
+            .is_empty()
+    );
+}
