@@ -170,15 +170,8 @@ struct AccountKey {
 }
 
 fn account_key(account: &AccountNumber) -> AccountKey {
-    let text = account.as_str();
-    let value = text
-        .bytes()
-        .fold(0u128, |v, b| v * 10 + u128::from(b.wrapping_sub(b'0') % 10));
-    let key = value | ((text.len() as u128) << 100);
-    AccountKey {
-        hi: (key >> 64) as u64,
-        lo: key as u64,
-    }
+    let [hi, lo] = account.packed();
+    AccountKey { hi, lo }
 }
 
 fn account_from_key(key: AccountKey) -> String {

@@ -207,8 +207,13 @@ struct Seen {
 struct Caches {
     customers: HashMap<String, i64>,
     brokers: HashMap<String, i64>,
-    accounts: HashMap<String, Seen>,
+    /// Keyed by the packed number: a million accounts without a string each.
+    accounts: HashMap<[u64; 2], Seen>,
 }
+
+/// Customer ids kept between chunks; beyond this the cache starts again (a customer's accounts
+/// usually come together, and the upsert answers the id of one already there).
+const CUSTOMER_CACHE: usize = 100_000;
 
 /// Upserts the chunk's new customers, brokers and accounts in a few set-based statements.
 async fn upsert_chunk_accounts(
@@ -220,8 +225,14 @@ async fn upsert_chunk_accounts(
     let mut new_customers: Vec<String> = Vec::new();
     let mut new_brokers: Vec<String> = Vec::new();
     let mut queued_customers: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let mut queued_accounts: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut queued_accounts: std::collections::HashSet<[u64; 2]> = std::collections::HashSet::new();
+    if caches.customers.len() >= CUSTOMER_CACHE {
+        caches.customers.clear();
+    }
     for h in rows {
+        if caches.accounts.contains_key(&h.account_number.packed()) {
+            continue;
+        }
         if !caches.customers.contains_key(h.customer_name.as_str())
             && queued_customers.insert(h.customer_name.as_str())
         {
@@ -243,11 +254,11 @@ async fn upsert_chunk_accounts(
     let mut brokers = Vec::new();
     let mut names = Vec::new();
     for h in rows {
-        let n = h.account_number.as_str();
-        if caches.accounts.contains_key(n) || !queued_accounts.insert(n) {
+        let key = h.account_number.packed();
+        if caches.accounts.contains_key(&key) || !queued_accounts.insert(key) {
             continue;
         }
-        numbers.push(n.to_string());
+        numbers.push(h.account_number.as_str().to_string());
         custs.push(
             caches
                 .customers
@@ -274,8 +285,12 @@ async fn upsert_chunk_accounts(
         .await
         .map_err(map_err)?;
     for r in upserted {
+        let number: String = r.get(0);
+        let key = AccountNumber::parse(&number)
+            .map_err(|e| StoreError::Internal(format!("stored account number: {e}")))?
+            .packed();
         caches.accounts.insert(
-            r.get(0),
+            key,
             Seen {
                 id: r.get(1),
                 total: 0,
@@ -311,7 +326,7 @@ async fn flush_holdings(
     for h in &rows {
         let acc = caches
             .accounts
-            .get_mut(h.account_number.as_str())
+            .get_mut(&h.account_number.packed())
             .ok_or_else(|| StoreError::Internal("account not upserted".into()))?;
         let instrument = *instrument_ids.get(h.isin.as_str()).ok_or_else(|| {
             StoreError::Rejected(format!(
@@ -412,7 +427,7 @@ impl PostgresStore {
                     let rows = std::mem::take(&mut pending);
                     flush_holdings(&tx, &mut caches, &instrument_ids, rows, &date).await?;
                     for p in principals {
-                        if let Some(acc) = caches.accounts.get_mut(p.account_number.as_str()) {
+                        if let Some(acc) = caches.accounts.get_mut(&p.account_number.packed()) {
                             acc.principal = p.principal.get();
                         }
                     }
@@ -430,7 +445,7 @@ impl PostgresStore {
         .await
         .map_err(map_err)?;
 
-        let entries: Vec<(&String, &Seen)> = caches.accounts.iter().collect();
+        let entries: Vec<(&[u64; 2], &Seen)> = caches.accounts.iter().collect();
         for chunk in entries.chunks(10_000) {
             let ids: Vec<i64> = chunk.iter().map(|(_, s)| s.id).collect();
             let totals: Vec<i64> = chunk.iter().map(|(_, s)| s.total).collect();

@@ -26,7 +26,7 @@ async fn fresh() -> Option<Arc<PostgresStore>> {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
-        .unwrap_or_else(|e| panic!("GINKGO_TEST_POSTGRES_URL is set but unreachable: {e}"));
+        .unwrap_or_else(|e| panic!("GINKGO_TEST_POSTGRES_URL is set but unreachable: {e:?}"));
     tokio::spawn(conn);
     client
         .batch_execute(&format!("CREATE SCHEMA {schema}"))

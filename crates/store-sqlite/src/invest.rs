@@ -195,7 +195,7 @@ fn load_blocking(c: &mut Connection, load: SnapshotLoad) -> StoreResult<RunRecor
 }
 
 /// Page cache during a load, in KiB.
-const LOAD_CACHE_KIB: i64 = 96 * 1024;
+const LOAD_CACHE_KIB: i64 = 48 * 1024;
 
 fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResult<RunRecord> {
     let started = std::time::Instant::now();
@@ -238,7 +238,8 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
 
     let mut customers: HashMap<String, i64> = HashMap::new();
     let mut brokers: HashMap<String, i64> = HashMap::new();
-    let mut seen: HashMap<String, SeenAccount> = HashMap::new();
+    // Keyed by the packed number: a million accounts without a string each.
+    let mut seen: HashMap<[u64; 2], SeenAccount> = HashMap::new();
     let finished;
     {
         let mut insert = tx
@@ -273,7 +274,8 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                 LoadMessage::Holdings(rows) => {
                     for h in rows {
                         let number = h.account_number.as_str();
-                        let account = match seen.get_mut(number) {
+                        let key = h.account_number.packed();
+                        let account = match seen.get_mut(&key) {
                             Some(a) => a,
                             None => {
                                 let cust = match customers.get(h.customer_name.as_str()) {
@@ -306,7 +308,7 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                                         |r| r.get(0),
                                     )
                                     .map_err(map_err)?;
-                                seen.entry(number.to_string()).or_insert(SeenAccount {
+                                seen.entry(key).or_insert(SeenAccount {
                                     id,
                                     total: 0,
                                     principal: 0,
@@ -336,7 +338,7 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                     warnings,
                 } => {
                     for p in principals {
-                        if let Some(acc) = seen.get_mut(p.account_number.as_str()) {
+                        if let Some(acc) = seen.get_mut(&p.account_number.packed()) {
                             acc.principal = p.principal.get();
                         }
                     }
