@@ -162,7 +162,8 @@ pub async fn run(args: DemoArgs, database_url: Option<&str>) -> anyhow::Result<(
         "  Bank sandbox: http://{sandbox_addr}/ — link a bank from the web app; test users on its consent page:"
     );
     for (name, seq, n) in &sandbox_users {
-        println!("    {name} (user {seq}, {n} accounts)");
+        let accounts = if *n == 1 { "account" } else { "accounts" };
+        println!("    {name} (user {seq}, {n} {accounts})");
     }
     println!("Press Ctrl-C to stop.");
     crate::serve_on(listener, config, store).await

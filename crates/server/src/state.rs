@@ -24,6 +24,16 @@ struct Inner {
     cipher: Option<TokenCipher>,
     cache: ReadCache,
     categorizers: crate::bank::CategorizerCache,
+    /// Argon2id takes 19 MiB and tens of milliseconds per hash: at most this many run at once,
+    /// so a burst of logins or sign-ups queues (within the request time limit) instead of
+    /// taking memory without bound.
+    password_slots: tokio::sync::Semaphore,
+}
+
+/// Password hashes computed at once: one per core, at least two.
+fn password_slots() -> tokio::sync::Semaphore {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    tokio::sync::Semaphore::new(cores.max(2))
 }
 
 impl AppState {
@@ -62,6 +72,7 @@ impl AppState {
                 bank,
                 cipher,
                 categorizers: Default::default(),
+                password_slots: password_slots(),
             }),
         })
     }
@@ -86,10 +97,27 @@ impl AppState {
                         bank: None,
                         cipher: None,
                         categorizers: Default::default(),
+                        password_slots: password_slots(),
                     }),
                 }
             }
         }
+    }
+
+    /// Runs a password hash or verification on the blocking pool, a bounded number at a time.
+    pub async fn password_work<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        let _slot = self
+            .inner
+            .password_slots
+            .acquire()
+            .await
+            .map_err(|_| crate::error::ApiError::internal())?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|_| crate::error::ApiError::internal())
     }
 
     pub fn store(&self) -> &dyn Store {

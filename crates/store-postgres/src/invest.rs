@@ -17,7 +17,7 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
 use crate::auth::ts;
-use crate::{HOLDINGS_LOCK, PostgresStore, map_err};
+use crate::{HOLDINGS_LOCK, LOAD_LOCK, PostgresStore, map_err};
 
 const SUMMARY_SELECT: &str = "SELECT a.id, a.account_number, a.name, b.name, a.customer_id, \
      c.name, a.total_assets, a.principal, a.as_of \
@@ -272,27 +272,57 @@ async fn upsert_chunk_accounts(
     if numbers.is_empty() {
         return Ok(());
     }
-    let upserted = tx
+    // Existing accounts are read, not updated, here: their rows stay unlocked (deposits go on)
+    // until the short final step writes every account at once from `accounts_next`. Only new
+    // accounts are inserted now (invisible to others until the commit); loads are serialised.
+    let inserted = tx
         .query(
             "INSERT INTO accounts (account_number, customer_id, broker_id, name, status, as_of) \
              SELECT n, c, b, nm, 'active', $5 FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], \
              $4::TEXT[]) AS t(n, c, b, nm) ORDER BY n \
-             ON CONFLICT (account_number) DO UPDATE SET customer_id = excluded.customer_id, \
-             broker_id = excluded.broker_id, name = excluded.name, status = 'active', \
-             as_of = excluded.as_of RETURNING account_number, id",
+             ON CONFLICT (account_number) DO NOTHING RETURNING account_number, id",
             &[&numbers, &custs, &brokers, &names, &date],
         )
         .await
         .map_err(map_err)?;
-    for r in upserted {
-        let number: String = r.get(0);
+    let existing = if inserted.len() == numbers.len() {
+        Vec::new()
+    } else {
+        tx.query(
+            "SELECT account_number, id FROM accounts WHERE account_number = ANY($1::TEXT[])",
+            &[&numbers],
+        )
+        .await
+        .map_err(map_err)?
+    };
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(numbers.len());
+    for r in inserted.iter().chain(existing.iter()) {
+        ids.insert(r.get(0), r.get(1));
+    }
+    let mut staged_ids = Vec::with_capacity(numbers.len());
+    for n in &numbers {
+        let id = ids
+            .get(n)
+            .copied()
+            .ok_or_else(|| StoreError::Internal(format!("account {n} was not created")))?;
+        staged_ids.push(id);
+    }
+    tx.execute(
+        "INSERT INTO accounts_next (id, customer_id, broker_id, name) \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::TEXT[])",
+        &[&staged_ids, &custs, &brokers, &names],
+    )
+    .await
+    .map_err(map_err)?;
+    let upserted: Vec<(String, i64)> = numbers.into_iter().zip(staged_ids).collect();
+    for (number, id) in upserted {
         let key = AccountNumber::parse(&number)
             .map_err(|e| StoreError::Internal(format!("stored account number: {e}")))?
             .packed();
         caches.accounts.insert(
             key,
             Seen {
-                id: r.get(1),
+                id,
                 total: 0,
                 principal: 0,
             },
@@ -351,8 +381,8 @@ impl PostgresStore {
         let started = std::time::Instant::now();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_err)?;
-        // One load at a time, and no deposit confirmation while the holdings are swapped.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HOLDINGS_LOCK])
+        // One load at a time. Deposits are only held off (HOLDINGS_LOCK) during the final step.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOAD_LOCK])
             .await
             .map_err(map_err)?;
         // Room for the index build over the day's holdings (server memory, this transaction only).
@@ -397,7 +427,10 @@ impl PostgresStore {
         tx.batch_execute(
             "DROP TABLE IF EXISTS holdings_next;
              CREATE TABLE holdings_next (account_id BIGINT NOT NULL, instrument_id BIGINT NOT NULL,
-                 quantity BIGINT NOT NULL, price BIGINT NOT NULL);",
+                 quantity BIGINT NOT NULL, price BIGINT NOT NULL);
+             CREATE TEMP TABLE accounts_next (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL,
+                 broker_id BIGINT NOT NULL, name TEXT NOT NULL, principal BIGINT NOT NULL DEFAULT 0,
+                 total_assets BIGINT NOT NULL DEFAULT 0) ON COMMIT DROP;",
         )
         .await
         .map_err(map_err)?;
@@ -437,21 +470,18 @@ impl PostgresStore {
             }
         };
 
-        tx.batch_execute(
-            "DROP TABLE holdings;
-             ALTER TABLE holdings_next RENAME TO holdings;
-             CREATE INDEX holdings_account ON holdings(account_id);",
-        )
-        .await
-        .map_err(map_err)?;
-
+        // Still nothing a reader or a deposit waits for: the new holdings' index, and each
+        // account's figures into the staging table.
+        tx.batch_execute("CREATE INDEX holdings_next_account ON holdings_next(account_id)")
+            .await
+            .map_err(map_err)?;
         let entries: Vec<(&[u64; 2], &Seen)> = caches.accounts.iter().collect();
         for chunk in entries.chunks(10_000) {
             let ids: Vec<i64> = chunk.iter().map(|(_, s)| s.id).collect();
             let totals: Vec<i64> = chunk.iter().map(|(_, s)| s.total).collect();
             let princ: Vec<i64> = chunk.iter().map(|(_, s)| s.principal).collect();
             tx.execute(
-                "UPDATE accounts a SET principal = t.p, total_assets = t.t \
+                "UPDATE accounts_next a SET principal = t.p, total_assets = t.t \
                  FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS t(id, p, t) \
                  WHERE a.id = t.id",
                 &[&ids, &princ, &totals],
@@ -459,6 +489,30 @@ impl PostgresStore {
             .await
             .map_err(map_err)?;
         }
+        tx.batch_execute("ANALYZE accounts_next")
+            .await
+            .map_err(map_err)?;
+
+        // The final step: wait for the deposits in flight, hold off new ones, then make the day
+        // current — every account written once, the holdings swapped, later deposits re-applied.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HOLDINGS_LOCK])
+            .await
+            .map_err(map_err)?;
+        tx.execute(
+            "UPDATE accounts a SET customer_id = n.customer_id, broker_id = n.broker_id, \
+             name = n.name, status = 'active', as_of = $1, principal = n.principal, \
+             total_assets = n.total_assets FROM accounts_next n WHERE a.id = n.id",
+            &[&date],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.batch_execute(
+            "DROP TABLE holdings;
+             ALTER TABLE holdings_next RENAME TO holdings;
+             ALTER INDEX holdings_next_account RENAME TO holdings_account;",
+        )
+        .await
+        .map_err(map_err)?;
         let deactivated = tx
             .execute(
                 "UPDATE accounts SET status = 'inactive', total_assets = 0 \
@@ -467,17 +521,47 @@ impl PostgresStore {
             )
             .await
             .map_err(map_err)?;
-        let later = tx
-            .query(
-                "SELECT d.account_id, d.amount FROM deposits d JOIN accounts a ON a.id = d.account_id \
-                 WHERE d.status = 'confirmed' AND d.confirmed_date >= $1 AND a.as_of = $1",
-                &[&date],
-            )
-            .await
-            .map_err(map_err)?;
-        for r in later {
-            apply_deposit(&tx, r.get(0), r.get(1)).await?;
-        }
+        // Deposits confirmed on or after the business date are not in the provider's figures
+        // yet: re-applied per account in three set-based statements (a busy day has tens of
+        // thousands; one by one they would hold the lock above for tens of seconds). An amount
+        // that no longer fits in BIGINT fails the load, it never wraps.
+        tx.execute(
+            "CREATE TEMP TABLE later_deposits ON COMMIT DROP AS \
+             SELECT d.account_id, SUM(d.amount) AS amount FROM deposits d \
+             JOIN accounts a ON a.id = d.account_id \
+             WHERE d.status = 'confirmed' AND d.confirmed_date >= $1 AND a.as_of = $1 \
+             GROUP BY d.account_id",
+            &[&date],
+        )
+        .await
+        .map_err(map_err)?;
+        let cash_id = *instrument_ids
+            .get("CASH")
+            .ok_or_else(|| StoreError::Internal("no CASH instrument".into()))?;
+        tx.execute(
+            "UPDATE holdings h SET price = h.price + l.amount FROM later_deposits l \
+             WHERE h.account_id = l.account_id AND h.instrument_id = $1 AND h.quantity = 1",
+            &[&cash_id],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.execute(
+            "INSERT INTO holdings (account_id, instrument_id, quantity, price) \
+             SELECT l.account_id, $1, 1, l.amount FROM later_deposits l WHERE NOT EXISTS \
+             (SELECT 1 FROM holdings h WHERE h.account_id = l.account_id \
+              AND h.instrument_id = $1 AND h.quantity = 1)",
+            &[&cash_id],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.execute(
+            "UPDATE accounts a SET principal = a.principal + l.amount, \
+             total_assets = a.total_assets + l.amount FROM later_deposits l \
+             WHERE a.id = l.account_id",
+            &[],
+        )
+        .await
+        .map_err(map_err)?;
         tx.execute(
             "INSERT INTO account_history (account_id, date, total_assets, principal) \
              SELECT id, as_of, total_assets, principal FROM accounts WHERE as_of = $1 \

@@ -22,6 +22,8 @@ pub struct PostgresStore {
 
 /// Advisory-lock key shared by snapshot loads (exclusive) and deposit confirmations (shared).
 pub(crate) const HOLDINGS_LOCK: i64 = 0x6769_6e6b_6f01;
+/// Held for a whole snapshot load, so that loads run one at a time.
+pub(crate) const LOAD_LOCK: i64 = 0x6769_6e6b_6f02;
 
 impl PostgresStore {
     /// Connects to `postgres://…` and applies pending migrations.

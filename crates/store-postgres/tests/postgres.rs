@@ -44,6 +44,12 @@ async fn fresh() -> Option<Arc<PostgresStore>> {
 ginkgo_store::conformance_tests!(fresh);
 
 #[tokio::test]
+async fn a_deposit_confirms_while_a_load_is_still_reading() {
+    let Some(store) = fresh().await else { return };
+    ginkgo_store::conformance::a_deposit_confirms_while_a_load_is_still_reading(store).await;
+}
+
+#[tokio::test]
 async fn migrations_apply_once() {
     let Some(store) = fresh().await else { return };
     let applied = store.applied_migrations().await.expect("list");

@@ -889,6 +889,85 @@ pub async fn expired_and_foreign_deposits_are_refused<S: Store>(store: Arc<S>) {
     );
 }
 
+/// Not in [`conformance_tests!`]: for backends whose snapshot load lets other writers work while
+/// it reads the day (PostgreSQL; SQLite has one writer). A deposit confirmed while a load is
+/// still receiving rows is applied at once, not held until the load ends, and the day the load
+/// then commits still contains it.
+pub async fn a_deposit_confirms_while_a_load_is_still_reading<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let user = login_for(&*store, "ryu@example.com", "류영길").await;
+    let scope = customer_scope(&*store, "류영길").await;
+    let number = "5736692368320";
+    new_deposit(&*store, &user, scope, number, "류영길", 1000, "dep-live")
+        .await
+        .expect("created");
+
+    let (holdings, principals) = standard_day(day(21), 5);
+    let provider_total: i64 = holdings
+        .iter()
+        .filter(|h| h.account_number.as_str() == number)
+        .map(|h| h.price.get() * h.quantity)
+        .sum();
+    // Capacity 1: when the third send returns, the load has taken two messages and is inside
+    // its transaction, waiting for more.
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let loading = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .load_snapshot(SnapshotLoad {
+                    business_date: day(21),
+                    files: vec![],
+                    instruments: instruments(),
+                    holdings: rx,
+                    started_at: Utc::now(),
+                })
+                .await
+        })
+    };
+    for h in &holdings[..3] {
+        tx.send(LoadMessage::Holdings(vec![h.clone()]))
+            .await
+            .expect("the load is reading");
+    }
+    let confirmed = store
+        .confirm_deposit(
+            user.id,
+            scope,
+            "dep-live",
+            Some(&sig(number, "류영길", 1000)),
+            Utc::now(),
+        )
+        .await
+        .expect("a deposit is not held up by a load that is still reading");
+    assert!(matches!(confirmed, ConfirmOutcome::Confirmed(_)), "{confirmed:?}");
+
+    for h in &holdings[3..] {
+        tx.send(LoadMessage::Holdings(vec![h.clone()]))
+            .await
+            .expect("send");
+    }
+    tx.send(LoadMessage::Finished {
+        principals,
+        counts: RunCounts::default(),
+        rejects: vec![],
+        warnings: vec![],
+    })
+    .await
+    .expect("send");
+    let run = loading.await.expect("join").expect("load");
+    assert_eq!(run.business_date, day(21));
+    let account = store
+        .accounts(scope)
+        .await
+        .expect("accounts")
+        .into_iter()
+        .find(|a| a.account_number.as_str() == number)
+        .expect("account");
+    assert_eq!(account.principal.get(), 200_000 + 1000, "the deposit is in the new day");
+    assert_eq!(account.total_assets.get(), provider_total + 1000);
+}
+
 pub async fn deposits_survive_a_reload_of_the_same_day<S: Store>(store: Arc<S>) {
     let today = ginkgo_domain::time::today_kst();
     load_standard(&*store, today, 0).await;

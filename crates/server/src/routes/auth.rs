@@ -314,9 +314,9 @@ pub async fn signup(
         }
     };
     let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| ApiError::internal())??;
+    let hash = state
+        .password_work(move || hash_password(&password))
+        .await??;
     let new = NewUser {
         email,
         password_hash: hash,
@@ -497,9 +497,9 @@ pub async fn login(
         .map(|c| c.password_hash.clone())
         .unwrap_or_else(|| state.decoy_hash().to_string());
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let ok = state
+        .password_work(move || verify_password(&password, &hash))
+        .await?;
     match creds {
         Some(c) if ok => {
             let names: Vec<String> = subjects.into_iter().map(|(s, _)| s).collect();

@@ -546,3 +546,47 @@ async fn guessing_a_customers_account_number_is_limited_across_logins() {
         .await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_hashing_runs_a_bounded_number_at_a_time() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = temp_dir("password-slots");
+    let url = format!("sqlite://{}", dir.join("g.db").display());
+    let store = ginkgo_server::open_store(&url).await.expect("store");
+    let mut config = ginkgo_server::Config {
+        database_url: url,
+        ..Default::default()
+    };
+    config.auth.jwt_secret = ginkgo_server::config::Secret::new(JWT_SECRET);
+    let state = ginkgo_server::AppState::new(store, config);
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let mut jobs = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (state, running, peak) = (state.clone(), running.clone(), peak.clone());
+        jobs.spawn(async move {
+            state
+                .password_work(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(30));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+                .expect("work");
+        });
+    }
+    while let Some(done) = jobs.join_next().await {
+        done.expect("job");
+    }
+    let slots = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(2);
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(
+        peak <= slots,
+        "{peak} hashes ran at once, at most {slots} may"
+    );
+    assert!(peak >= 1);
+}
