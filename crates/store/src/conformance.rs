@@ -940,7 +940,10 @@ pub async fn a_deposit_confirms_while_a_load_is_still_reading<S: Store>(store: A
         )
         .await
         .expect("a deposit is not held up by a load that is still reading");
-    assert!(matches!(confirmed, ConfirmOutcome::Confirmed(_)), "{confirmed:?}");
+    assert!(
+        matches!(confirmed, ConfirmOutcome::Confirmed(_)),
+        "{confirmed:?}"
+    );
 
     for h in &holdings[3..] {
         tx.send(LoadMessage::Holdings(vec![h.clone()]))
@@ -964,7 +967,11 @@ pub async fn a_deposit_confirms_while_a_load_is_still_reading<S: Store>(store: A
         .into_iter()
         .find(|a| a.account_number.as_str() == number)
         .expect("account");
-    assert_eq!(account.principal.get(), 200_000 + 1000, "the deposit is in the new day");
+    assert_eq!(
+        account.principal.get(),
+        200_000 + 1000,
+        "the deposit is in the new day"
+    );
     assert_eq!(account.total_assets.get(), provider_total + 1000);
 }
 
