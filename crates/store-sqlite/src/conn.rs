@@ -6,6 +6,9 @@ use std::time::Duration;
 use ginkgo_store::{StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+/// Writes allowed onto blocking threads at once (one runs, the others wait on its mutex).
+const WRITERS_WAITING: usize = 4;
+
 /// How long a statement waits for the single writer before giving up with `Busy`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,7 +63,9 @@ impl Pools {
             read_gate: Arc::new(tokio::sync::Semaphore::new(readers.len())),
             readers,
             next_reader: AtomicUsize::new(0),
-            write_gate: Arc::new(tokio::sync::Semaphore::new(1)),
+            // A few writes wait on the writer's mutex itself, so the next starts the moment
+            // one commits; the rest wait as tasks.
+            write_gate: Arc::new(tokio::sync::Semaphore::new(WRITERS_WAITING)),
         })
     }
 
@@ -190,7 +195,7 @@ mod tests {
         });
         let grew = peak.saturating_sub(before);
         // A blocking thread finishing its turn is not idle yet when the next turn starts, so
-        // the pool grows past the five connections, but boundedly (about 26 here); without the
+        // the pool grows past the connections' turns, but boundedly (about 26 here); without the
         // gates the same burst took 338 threads.
         assert!(grew <= 64, "the burst took {grew} more threads");
         let _ = std::fs::remove_dir_all(&dir);
