@@ -136,24 +136,23 @@ impl HeaderSearch {
         file: SnapshotFile,
         row: &[String],
     ) -> Result<Option<Vec<usize>>, FatalError> {
-        match map_header(path, file, row) {
-            Ok(map) => Ok(Some(map)),
-            Err(e @ FatalError::MissingColumns { .. }) => {
-                let missing = match &e {
-                    FatalError::MissingColumns { missing, .. } => missing.len(),
-                    _ => usize::MAX,
-                };
-                if self.closest.as_ref().is_none_or(|(m, _)| missing < *m) {
-                    self.closest = Some((missing, e));
-                }
-                self.tried += 1;
-                if self.tried > MAX_ROWS_BEFORE_HEADER {
-                    Err(self.give_up(path))
-                } else {
-                    Ok(None)
-                }
-            }
-            Err(other) => Err(other),
+        let e = match map_header(path, file, row) {
+            Ok(map) => return Ok(Some(map)),
+            Err(e) => e,
+        };
+        // Only a row lacking columns may be a title; anything else (a duplicate column) is fatal.
+        let FatalError::MissingColumns { missing, .. } = &e else {
+            return Err(e);
+        };
+        let missing = missing.len();
+        if self.closest.as_ref().is_none_or(|(m, _)| missing < *m) {
+            self.closest = Some((missing, e));
+        }
+        self.tried += 1;
+        if self.tried > MAX_ROWS_BEFORE_HEADER {
+            Err(self.give_up(path))
+        } else {
+            Ok(None)
         }
     }
 

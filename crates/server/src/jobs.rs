@@ -64,40 +64,15 @@ pub async fn load_day(
         .unwrap_or_else(ginkgo_domain::time::today_kst);
     let snapshot = match opened {
         Ok(s) => s,
-        Err(e) => {
-            let run = store
-                .record_failed_run(FailedRun {
-                    business_date: fallback_date,
-                    files: vec![],
-                    started_at,
-                    error: e.to_string(),
-                })
-                .await
-                .ok();
-            return Err(FailedJob {
-                error: e.into(),
-                run,
-            });
-        }
+        Err(e) => return Err(failed(&*store, fallback_date, vec![], started_at, e.into()).await),
     };
     let Some(business_date) = date
         .or_else(|| snapshot.date())
         .or_else(|| folder_date(dir))
     else {
         // Recorded like any failed run (under today's date), so an operator sees it was tried.
-        let run = store
-            .record_failed_run(FailedRun {
-                business_date: fallback_date,
-                files: run_files(&snapshot),
-                started_at,
-                error: JobError::NoDate.to_string(),
-            })
-            .await
-            .ok();
-        return Err(FailedJob {
-            error: JobError::NoDate,
-            run,
-        });
+        let files = run_files(&snapshot);
+        return Err(failed(&*store, fallback_date, files, started_at, JobError::NoDate).await);
     };
     let files = run_files(&snapshot);
     let instruments = snapshot.instruments().to_vec();
@@ -160,21 +135,29 @@ pub async fn load_day(
         }
         Err(e) => {
             tracing::error!(date = %business_date, error = %e, "snapshot load failed");
-            let run = store
-                .record_failed_run(FailedRun {
-                    business_date,
-                    files,
-                    started_at,
-                    error: e.to_string(),
-                })
-                .await
-                .ok();
-            Err(FailedJob {
-                error: JobError::Load(e),
-                run,
-            })
+            Err(failed(&*store, business_date, files, started_at, JobError::Load(e)).await)
         }
     }
+}
+
+/// Records a failed run (when the store is reachable); the current data is left as it was.
+async fn failed(
+    store: &dyn Store,
+    business_date: NaiveDate,
+    files: Vec<RunFile>,
+    started_at: chrono::DateTime<Utc>,
+    error: JobError,
+) -> FailedJob {
+    let run = store
+        .record_failed_run(FailedRun {
+            business_date,
+            files,
+            started_at,
+            error: error.to_string(),
+        })
+        .await
+        .ok();
+    FailedJob { error, run }
 }
 
 fn folder_date(dir: &Path) -> Option<NaiveDate> {

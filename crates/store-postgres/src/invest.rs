@@ -250,6 +250,7 @@ async fn upsert_chunk_accounts(
         caches.brokers.insert(n, id);
     }
     let mut numbers = Vec::new();
+    let mut keys = Vec::new();
     let mut custs = Vec::new();
     let mut brokers = Vec::new();
     let mut names = Vec::new();
@@ -259,6 +260,7 @@ async fn upsert_chunk_accounts(
             continue;
         }
         numbers.push(h.account_number.as_str().to_string());
+        keys.push(key);
         custs.push(
             caches
                 .customers
@@ -314,11 +316,7 @@ async fn upsert_chunk_accounts(
     )
     .await
     .map_err(map_err)?;
-    let upserted: Vec<(String, i64)> = numbers.into_iter().zip(staged_ids).collect();
-    for (number, id) in upserted {
-        let key = AccountNumber::parse(&number)
-            .map_err(|e| StoreError::Internal(format!("stored account number: {e}")))?
-            .packed();
+    for (key, id) in keys.into_iter().zip(staged_ids) {
         caches.accounts.insert(
             key,
             Seen {
