@@ -16,8 +16,8 @@ use crate::model::{
 use crate::tran_id::{TranIdSource, validate_institution_code};
 use crate::wire::{
     AccountListRequest, AccountListResponse, ApiResponse, AuthorizeQuery, BalanceRequest,
-    BalanceResponse, TokenRequest, TokenResponse, TransactionListRequest, TransactionListResponse,
-    UserMeRequest, UserMeResponse,
+    BalanceResponse, BankStatusRequest, BankStatusResponse, TokenRequest, TokenResponse,
+    TransactionListRequest, TransactionListResponse, UserMeRequest, UserMeResponse,
 };
 
 /// Rows per transaction-list page, fixed by the center.
@@ -130,8 +130,124 @@ impl TransactionQuery {
 pub struct TransactionPage {
     pub balance: Won,
     pub rows: Vec<Transaction>,
-    /// `Some(trace)` when `next_page_yn == "Y"`.
+    /// `Some(trace)` when `next_page_yn == "Y"` with a non-empty key.
     pub next_trace: Option<String>,
+    /// `next_page_yn == "Y"` but `befor_inquiry_trace_info` empty, as the real testbed answers
+    /// (OPENBANKING.md §8.1): there is no key to follow, so this is the last page.
+    pub more_without_key: bool,
+}
+
+/// Why a walk over transaction-list pages stopped before the center said `next_page_yn = N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PagingStop {
+    /// `Y` with an empty continuation key.
+    EmptyKey,
+    /// `Y` with the very key that was just sent.
+    UnchangedKey,
+    /// `Y` with a key already followed in this walk (a cycle).
+    RepeatedKey,
+    /// A page whose rows are exactly those of the previous page (it is not stored).
+    RepeatedPage,
+    /// The walk reached its page cap.
+    PageCap,
+}
+
+impl PagingStop {
+    /// A stable code (API, records, UI strings).
+    pub fn code(self) -> &'static str {
+        match self {
+            PagingStop::EmptyKey => "paging_empty_key",
+            PagingStop::UnchangedKey => "paging_unchanged_key",
+            PagingStop::RepeatedKey => "paging_repeated_key",
+            PagingStop::RepeatedPage => "paging_repeated_page",
+            PagingStop::PageCap => "paging_page_cap",
+        }
+    }
+}
+
+/// What to do with a page just received (see [`PageWalk::accept`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageVerdict {
+    /// Keep its rows and ask for the next page with [`PageWalk::trace`].
+    More,
+    /// Keep its rows; it was the last page (`next_page_yn = N`).
+    Last,
+    /// Keep its rows, then stop: the center said more, but following it would loop.
+    LastWithWarning(PagingStop),
+    /// Do not keep its rows (they repeat the previous page) and stop.
+    Discard(PagingStop),
+}
+
+/// Follows transaction-list pages so that a walk always ends and never counts a page twice:
+/// an empty, unchanged or already-seen continuation key ends it, a page identical to the
+/// previous one is dropped and ends it, and at most `max_pages` pages are read.
+#[derive(Debug)]
+pub struct PageWalk {
+    max_pages: usize,
+    pages: usize,
+    trace: Option<String>,
+    seen: std::collections::HashSet<String>,
+    previous: Option<u64>,
+}
+
+impl PageWalk {
+    pub fn new(max_pages: usize) -> PageWalk {
+        PageWalk {
+            max_pages: max_pages.max(1),
+            pages: 0,
+            trace: None,
+            seen: std::collections::HashSet::new(),
+            previous: None,
+        }
+    }
+
+    /// The key to send for the next page (`None` for the first).
+    pub fn trace(&self) -> Option<&str> {
+        self.trace.as_deref()
+    }
+
+    /// Pages accepted so far (a discarded page counts: it was a call).
+    pub fn pages(&self) -> usize {
+        self.pages
+    }
+
+    fn digest(rows: &[Transaction]) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        rows.len().hash(&mut h);
+        for r in rows {
+            r.identity_key().hash(&mut h);
+            r.branch_name.hash(&mut h);
+        }
+        h.finish()
+    }
+
+    /// Judges the page just received for the key [`PageWalk::trace`] was.
+    pub fn accept(&mut self, page: &TransactionPage) -> PageVerdict {
+        self.pages += 1;
+        let digest = Self::digest(&page.rows);
+        if self.previous == Some(digest) {
+            return PageVerdict::Discard(PagingStop::RepeatedPage);
+        }
+        self.previous = Some(digest);
+        if page.more_without_key {
+            return PageVerdict::LastWithWarning(PagingStop::EmptyKey);
+        }
+        let Some(next) = &page.next_trace else {
+            return PageVerdict::Last;
+        };
+        if self.trace.as_deref() == Some(next.as_str()) {
+            return PageVerdict::LastWithWarning(PagingStop::UnchangedKey);
+        }
+        if !self.seen.insert(next.clone()) {
+            return PageVerdict::LastWithWarning(PagingStop::RepeatedKey);
+        }
+        if self.pages >= self.max_pages {
+            return PageVerdict::LastWithWarning(PagingStop::PageCap);
+        }
+        self.trace = Some(next.clone());
+        PageVerdict::More
+    }
 }
 
 /// A whole transaction history, all pages followed.
@@ -143,6 +259,17 @@ pub struct TransactionHistory {
     /// In the query's sort order (oldest first for [`OpenBankingApi::transactions`]).
     pub rows: Vec<Transaction>,
     pub pages: usize,
+    /// Set when the walk stopped before `next_page_yn = N` (see [`PageWalk`]).
+    pub stopped: Option<PagingStop>,
+}
+
+/// One participating bank's availability (`GET /v2.0/bank/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankAvailability {
+    pub bank_code_std: String,
+    pub bank_name: String,
+    /// False when the center reports the bank unavailable (maintenance or failure).
+    pub available: bool,
 }
 
 /// The Open Banking API as Ginkgo uses it. Tokens are passed per call because one server
@@ -154,9 +281,12 @@ pub trait OpenBankingApi: Send + Sync {
     /// `grant_type=authorization_code`. The code is single-use: a request that may have reached
     /// the bank is never sent again (only a connection that was never made is retried).
     async fn exchange_code(&self, code: &str) -> Result<TokenSet, BankError>;
-    /// `grant_type=refresh_token`. Retried like [`OpenBankingApi::exchange_code`]: the center may
-    /// rotate refresh tokens, so a possibly received request is not repeated.
-    async fn refresh_token(&self, refresh_token: &str) -> Result<TokenSet, BankError>;
+    /// `grant_type=refresh_token` with `scope` (the link's granted scopes; whether the center
+    /// requires it is unconfirmed, so it is always sent). Retried like
+    /// [`OpenBankingApi::exchange_code`]: the center may rotate refresh tokens, so a possibly
+    /// received request is not repeated. Any refusal of the grant (O0001/O0014/O0015 …) answers
+    /// [`BankError::RelinkNeeded`]: the link cannot be renewed without the customer.
+    async fn refresh_token(&self, refresh_token: &str, scope: &str) -> Result<TokenSet, BankError>;
     /// `grant_type=client_credentials`, `scope=oob` (institution token).
     async fn client_credentials(&self) -> Result<TokenSet, BankError>;
     /// `GET /v2.0/user/me`.
@@ -177,6 +307,8 @@ pub trait OpenBankingApi: Send + Sync {
         access_token: &str,
         fintech_use_num: &str,
     ) -> Result<Balance, BankError>;
+    /// `GET /v2.0/bank/status`: the participating banks' availability.
+    async fn bank_status(&self, access_token: &str) -> Result<Vec<BankAvailability>, BankError>;
     /// One page of `GET /v2.0/account/transaction_list/fin_num`; `trace` is the previous
     /// page's `befor_inquiry_trace_info` (None for the first page).
     async fn transaction_page(
@@ -187,8 +319,10 @@ pub trait OpenBankingApi: Send + Sync {
     ) -> Result<TransactionPage, BankError>;
 
     /// Every row between two dates (inclusive), oldest first, following the pages until
-    /// `next_page_yn = N`. Each page gets a fresh `bank_tran_id`; a page answered with A0326 is
-    /// retried with a new id. A0018 (no history) is an empty history.
+    /// `next_page_yn = N` under a [`PageWalk`] of at most `MAX_PAGES` pages (an empty,
+    /// unchanged or repeated key, or a repeated page, ends it: see `stopped`). Each page gets a
+    /// fresh `bank_tran_id`; a page answered with A0326 is retried with a new id. A0018 (no
+    /// history) is an empty history.
     async fn transactions(
         &self,
         access_token: &str,
@@ -198,47 +332,50 @@ pub trait OpenBankingApi: Send + Sync {
     ) -> Result<TransactionHistory, BankError> {
         let query = TransactionQuery::all(fintech_use_num, from_date, to_date);
         let mut rows = Vec::new();
-        let mut trace: Option<String> = None;
-        let mut pages = 0usize;
+        let mut walk = PageWalk::new(MAX_PAGES);
+        let mut balance = Won::ZERO;
         loop {
             let page = match self
-                .transaction_page(access_token, &query, trace.as_deref())
+                .transaction_page(access_token, &query, walk.trace())
                 .await
             {
                 Ok(page) => page,
-                Err(BankError::Unexpected { code, .. }) if code == "A0018" && pages == 0 => {
+                Err(BankError::Unexpected { code, .. }) if code == "A0018" && walk.pages() == 0 => {
                     return Ok(TransactionHistory {
                         fintech_use_num: fintech_use_num.to_string(),
                         balance: Won::ZERO,
                         rows,
                         pages: 1,
+                        stopped: None,
                     });
                 }
                 Err(e) => return Err(e),
             };
-            pages += 1;
-            rows.extend(page.rows);
-            match page.next_trace {
-                Some(next) if pages < MAX_PAGES => trace = Some(next),
-                Some(_) => {
-                    return Err(BankError::InvalidResponse(format!(
-                        "more than {MAX_PAGES} pages; giving up"
-                    )));
+            let verdict = walk.accept(&page);
+            let stopped = match verdict {
+                PageVerdict::Discard(stop) => Some(stop),
+                PageVerdict::More | PageVerdict::Last | PageVerdict::LastWithWarning(_) => {
+                    balance = page.balance;
+                    rows.extend(page.rows);
+                    match verdict {
+                        PageVerdict::More => continue,
+                        PageVerdict::LastWithWarning(stop) => Some(stop),
+                        _ => None,
+                    }
                 }
-                None => {
-                    return Ok(TransactionHistory {
-                        fintech_use_num: fintech_use_num.to_string(),
-                        balance: page.balance,
-                        rows,
-                        pages,
-                    });
-                }
-            }
+            };
+            return Ok(TransactionHistory {
+                fintech_use_num: fintech_use_num.to_string(),
+                balance,
+                rows,
+                pages: walk.pages(),
+                stopped,
+            });
         }
     }
 }
 
-/// Safety stop for a server that never says `next_page_yn = N` (10 million rows).
+/// Page cap of [`OpenBankingApi::transactions`] (10 million rows).
 const MAX_PAGES: usize = 400_000;
 
 /// Configuration of [`HttpClient`].
@@ -609,22 +746,37 @@ pub fn transaction_page_from_wire(
         parse_wire_amount("balance_amt", &r.balance_amt)
             .map_err(|e| BankError::InvalidResponse(e.to_string()))?
     };
-    let next_trace = if r.next_page_yn.trim() == "Y" {
-        if r.befor_inquiry_trace_info.trim().is_empty() {
-            // Following an empty trace would restart at the first page forever.
-            return Err(BankError::InvalidResponse(
-                "next_page_yn is Y but befor_inquiry_trace_info is empty".into(),
-            ));
-        }
-        Some(r.befor_inquiry_trace_info.clone())
-    } else {
-        None
-    };
+    let more = r.next_page_yn.trim() == "Y";
+    // `Y` with an empty key (the real testbed's canned answer): following an empty key would
+    // restart at the first page forever, so this page is the last.
+    let more_without_key = more && r.befor_inquiry_trace_info.trim().is_empty();
+    let next_trace = (more && !more_without_key).then(|| r.befor_inquiry_trace_info.clone());
     Ok(TransactionPage {
         balance,
         rows,
         next_trace,
+        more_without_key,
     })
+}
+
+/// A refresh the token endpoint refused as a request (O0001 and friends) cannot succeed by
+/// retrying it later: only the customer can renew the link. Transport failures stay transient.
+fn refused_refresh(e: BankError) -> BankError {
+    match e {
+        BankError::BadRequest { code, message, .. }
+        | BankError::InvalidGrant {
+            code: Some(code),
+            message,
+        } => BankError::RelinkNeeded { code, message },
+        BankError::InvalidGrant {
+            code: None,
+            message,
+        } => BankError::RelinkNeeded {
+            code: "refresh_refused".into(),
+            message,
+        },
+        other => other,
+    }
 }
 
 fn user_accounts(
@@ -675,18 +827,36 @@ impl OpenBankingApi for HttpClient {
         .await
     }
 
-    async fn refresh_token(&self, refresh_token: &str) -> Result<TokenSet, BankError> {
+    async fn refresh_token(&self, refresh_token: &str, scope: &str) -> Result<TokenSet, BankError> {
         self.token(
             TokenRequest {
                 grant_type: "refresh_token".into(),
                 client_id: Some(self.config.client_id.clone()),
                 client_secret: Some(self.config.client_secret.expose().to_string()),
                 refresh_token: Some(refresh_token.to_string()),
+                scope: Some(scope.trim().to_string()).filter(|s| !s.is_empty()),
                 ..Default::default()
             },
             RetryPolicy::SingleUse,
         )
         .await
+        .map_err(refused_refresh)
+    }
+
+    async fn bank_status(&self, access_token: &str) -> Result<Vec<BankAvailability>, BankError> {
+        let r: BankStatusResponse = self
+            .api_get("/v2.0/bank/status", access_token, false, |_| {
+                BankStatusRequest::default()
+            })
+            .await?;
+        Ok(r.res_list
+            .into_iter()
+            .map(|b| BankAvailability {
+                available: b.bank_status.trim() != "N",
+                bank_code_std: b.bank_code_std,
+                bank_name: b.bank_name,
+            })
+            .collect())
     }
 
     async fn client_credentials(&self) -> Result<TokenSet, BankError> {
@@ -847,6 +1017,130 @@ mod tests {
             HttpClient::new(cfg, ids),
             Err(BankError::Config(_))
         ));
+    }
+
+    fn page(rows: &[(&str, i64)], next: Option<&str>, more_without_key: bool) -> TransactionPage {
+        TransactionPage {
+            balance: Won::new(1),
+            rows: rows
+                .iter()
+                .map(|(memo, amt)| {
+                    Transaction::try_from(&crate::wire::TransactionRow {
+                        tran_date: "20190101".into(),
+                        tran_time: "010101".into(),
+                        inout_type: "입금".into(),
+                        print_content: (*memo).into(),
+                        tran_amt: amt.to_string(),
+                        after_balance_amt: "1000".into(),
+                        ..Default::default()
+                    })
+                    .expect("row")
+                })
+                .collect(),
+            next_trace: next.map(str::to_string),
+            more_without_key,
+        }
+    }
+
+    #[test]
+    fn a_y_with_an_empty_key_is_the_last_page() {
+        let r = TransactionListResponse {
+            next_page_yn: "Y".into(),
+            befor_inquiry_trace_info: " ".into(),
+            balance_amt: "5".into(),
+            ..Default::default()
+        };
+        let p = transaction_page_from_wire(&r).expect("accepted, not rejected");
+        assert_eq!(p.next_trace, None);
+        assert!(p.more_without_key);
+        let mut walk = PageWalk::new(10);
+        assert_eq!(
+            walk.accept(&p),
+            PageVerdict::LastWithWarning(PagingStop::EmptyKey)
+        );
+        let r = TransactionListResponse {
+            next_page_yn: "N".into(),
+            ..Default::default()
+        };
+        assert!(
+            !transaction_page_from_wire(&r)
+                .expect("page")
+                .more_without_key
+        );
+    }
+
+    #[test]
+    fn a_walk_ends_on_unchanged_or_cycling_keys_repeated_pages_and_its_cap() {
+        // A key that never changes: the second page is new rows, then the walk stops.
+        let mut walk = PageWalk::new(100);
+        assert_eq!(
+            walk.accept(&page(&[("a", 1)], Some("K"), false)),
+            PageVerdict::More
+        );
+        assert_eq!(walk.trace(), Some("K"));
+        assert_eq!(
+            walk.accept(&page(&[("b", 1)], Some("K"), false)),
+            PageVerdict::LastWithWarning(PagingStop::UnchangedKey)
+        );
+        // A cycle A → B → A.
+        let mut walk = PageWalk::new(100);
+        assert_eq!(
+            walk.accept(&page(&[("a", 1)], Some("A"), false)),
+            PageVerdict::More
+        );
+        assert_eq!(
+            walk.accept(&page(&[("b", 1)], Some("B"), false)),
+            PageVerdict::More
+        );
+        assert_eq!(
+            walk.accept(&page(&[("c", 1)], Some("A"), false)),
+            PageVerdict::LastWithWarning(PagingStop::RepeatedKey)
+        );
+        // A page repeating the previous one is dropped, whatever its key says.
+        let mut walk = PageWalk::new(100);
+        let same = [("x", 5), ("x", 5)];
+        assert_eq!(
+            walk.accept(&page(&same, Some("1"), false)),
+            PageVerdict::More
+        );
+        assert_eq!(
+            walk.accept(&page(&same, Some("2"), false)),
+            PageVerdict::Discard(PagingStop::RepeatedPage)
+        );
+        // The cap.
+        let mut walk = PageWalk::new(3);
+        assert_eq!(
+            walk.accept(&page(&[("a", 1)], Some("1"), false)),
+            PageVerdict::More
+        );
+        assert_eq!(
+            walk.accept(&page(&[("a", 2)], Some("2"), false)),
+            PageVerdict::More
+        );
+        assert_eq!(
+            walk.accept(&page(&[("a", 3)], Some("3"), false)),
+            PageVerdict::LastWithWarning(PagingStop::PageCap)
+        );
+        assert_eq!(walk.pages(), 3);
+        // A normal end.
+        let mut walk = PageWalk::new(3);
+        assert_eq!(walk.accept(&page(&[], None, false)), PageVerdict::Last);
+    }
+
+    #[test]
+    fn a_refused_refresh_needs_a_relink() {
+        let e = refused_refresh(BankError::BadRequest {
+            code: "O0001".into(),
+            message: "인증 파라미터 오류([3000103])".into(),
+            detail: Some("3000103".into()),
+        });
+        assert!(e.needs_relink(), "{e:?}");
+        assert_eq!(e.code(), Some("O0001"));
+        let e = refused_refresh(BankError::RetryLater {
+            code: None,
+            reason: "timed out".into(),
+        });
+        assert!(e.is_transient());
     }
 
     #[tokio::test]

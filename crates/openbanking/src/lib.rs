@@ -40,8 +40,9 @@ pub mod tran_id;
 pub mod wire;
 
 pub use client::{
-    AuthType, AuthorizeOptions, ClientConfig, HttpClient, InquiryType, OpenBankingApi, PAGE_SIZE,
-    SortOrder, TransactionHistory, TransactionPage, TransactionQuery,
+    AuthType, AuthorizeOptions, BankAvailability, ClientConfig, HttpClient, InquiryType,
+    OpenBankingApi, PAGE_SIZE, PageVerdict, PageWalk, PagingStop, SortOrder, TransactionHistory,
+    TransactionPage, TransactionQuery,
 };
 pub use error::{BankError, check_api, check_token, classify};
 pub use model::{

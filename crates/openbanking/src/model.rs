@@ -333,8 +333,11 @@ pub struct Balance {
     pub last_tran_date: Option<NaiveDate>,
 }
 
-fn optional_date(field: &'static str, text: &str) -> Result<Option<NaiveDate>, WireError> {
-    if text.trim().is_empty() {
+/// A date that may be absent: blank, or `"00000000"` as the testbed sends for "no date"
+/// (OPENBANKING.md §8.1), reads as `None`.
+pub fn optional_date(field: &'static str, text: &str) -> Result<Option<NaiveDate>, WireError> {
+    let t = text.trim();
+    if t.is_empty() || (t.len() == 8 && t.bytes().all(|b| b == b'0')) {
         Ok(None)
     } else {
         parse_wire_date(field, text).map(Some)
@@ -461,6 +464,40 @@ mod tests {
         let t = Transaction::try_from(&row()).expect("valid");
         assert!(!format!("{t:?}").contains("GS25"));
         assert_eq!(format!("{:?}", Secret::new("abc")), "<redacted>");
+    }
+
+    #[test]
+    fn zero_and_blank_balance_dates_read_as_no_date() {
+        // As logged from the real testbed: every "no date" is eight zeros.
+        let r = BalanceResponse {
+            balance_amt: "50000000".into(),
+            available_amt: "10000000".into(),
+            account_issue_date: "00000000".into(),
+            maturity_date: "00000000".into(),
+            last_tran_date: " ".into(),
+            ..Default::default()
+        };
+        let b = Balance::try_from(&r).expect("a testbed balance parses");
+        assert_eq!(b.balance, Won::new(50_000_000));
+        assert_eq!(b.available, Won::new(10_000_000));
+        assert_eq!(
+            (b.account_issue_date, b.maturity_date, b.last_tran_date),
+            (None, None, None)
+        );
+        let r = BalanceResponse {
+            balance_amt: "1".into(),
+            account_issue_date: "20200102".into(),
+            maturity_date: "2020010".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            Balance::try_from(&r).map_err(|e| e.field),
+            Err("maturity_date")
+        );
+        assert_eq!(
+            optional_date("d", "20200102"),
+            Ok(NaiveDate::from_ymd_opt(2020, 1, 2))
+        );
     }
 
     #[test]

@@ -22,6 +22,25 @@ pub enum TranIdError {
     SequenceTooLarge(u64),
     #[error("bank_tran_id source unavailable: {0}")]
     Unavailable(String),
+    #[error(
+        "the installation prefix of bank_tran_id must be 1 to {MAX_PREFIX} upper-case letters or digits"
+    )]
+    InvalidPrefix,
+}
+
+/// The longest installation prefix: it leaves at least 6 base-36 characters (over 2 billion
+/// ids a day) to the counter.
+pub const MAX_PREFIX: usize = 3;
+
+/// Checks the installation prefix: the first characters of the 9-character assigned part,
+/// distinct per installation that shares an institution code (e.g. `P` production, `S`
+/// staging), so that two installations can never send the same `bank_tran_id` on one day.
+pub fn validate_tran_id_prefix(prefix: &str) -> Result<(), TranIdError> {
+    if (1..=MAX_PREFIX).contains(&prefix.len()) && prefix.bytes().all(is_upper_alnum) {
+        Ok(())
+    } else {
+        Err(TranIdError::InvalidPrefix)
+    }
 }
 
 fn is_upper_alnum(b: u8) -> bool {
@@ -69,6 +88,34 @@ impl BankTranId {
         s.push_str(institution_code);
         s.push('U');
         s.extend(suffix.iter().map(|&c| c as char));
+        Ok(BankTranId(s))
+    }
+
+    /// Encodes a per-day counter `n` after an installation prefix: `code + U + prefix +
+    /// base-36(n)`, the counter taking the 9 − `prefix.len()` characters left.
+    pub fn from_prefixed_sequence(
+        institution_code: &str,
+        prefix: &str,
+        n: u64,
+    ) -> Result<BankTranId, TranIdError> {
+        validate_institution_code(institution_code)?;
+        validate_tran_id_prefix(prefix)?;
+        let width = 9 - prefix.len();
+        let limit = 36u64.pow(width as u32);
+        if n >= limit {
+            return Err(TranIdError::SequenceTooLarge(n));
+        }
+        let mut digits = vec![b'0'; width];
+        let mut rest = n;
+        for slot in digits.iter_mut().rev() {
+            *slot = DIGITS[(rest % 36) as usize];
+            rest /= 36;
+        }
+        let mut s = String::with_capacity(20);
+        s.push_str(institution_code);
+        s.push('U');
+        s.push_str(prefix);
+        s.extend(digits.iter().map(|&c| c as char));
         Ok(BankTranId(s))
     }
 
@@ -180,6 +227,29 @@ mod tests {
             BankTranId::from_sequence("m202600001", 1),
             Err(TranIdError::InvalidInstitutionCode)
         );
+    }
+
+    #[test]
+    fn installations_with_distinct_prefixes_never_collide() {
+        let staging = BankTranId::from_prefixed_sequence("M202600001", "S", 7).expect("id");
+        let production = BankTranId::from_prefixed_sequence("M202600001", "P", 7).expect("id");
+        assert_eq!(staging.as_str(), "M202600001US00000007");
+        assert_ne!(staging, production);
+        assert!(BankTranId::parse(production.as_str()).is_ok());
+        let two = BankTranId::from_prefixed_sequence("M202600001", "P2", 36).expect("id");
+        assert_eq!(two.assigned(), "P20000010");
+        // The counter only has the characters the prefix leaves.
+        assert_eq!(
+            BankTranId::from_prefixed_sequence("M202600001", "ABC", 36u64.pow(6)),
+            Err(TranIdError::SequenceTooLarge(36u64.pow(6)))
+        );
+        for bad in ["", "p", "ABCD", "A-"] {
+            assert_eq!(
+                BankTranId::from_prefixed_sequence("M202600001", bad, 1),
+                Err(TranIdError::InvalidPrefix),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -495,6 +495,42 @@ pub struct TransactionListResponse {
 }
 
 // ---------------------------------------------------------------------------------------------
+// bank status
+
+/// Query of `GET /v2.0/bank/status` (none is documented; unconfirmed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankStatusRequest {}
+
+/// One participating bank in `bank/status`. The field set is unconfirmed (no logged answer was
+/// found): `bank_status` `Y` means available, `N` unavailable (maintenance or failure).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankStatusRow {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub bank_code_std: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub bank_name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub bank_status: String,
+}
+
+/// Body of `GET /v2.0/bank/status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankStatusResponse {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub res_cnt: String,
+    #[serde(default, deserialize_with = "lenient::list")]
+    pub res_list: Vec<BankStatusRow>,
+}
+
+impl ApiResponse for BankStatusResponse {
+    fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // withdraw transfer (OPENBANKING.md §9.1; the sandbox's testbed mode answers it)
 
 /// JSON body of `POST /v2.0/transfer/withdraw/fin_num`.

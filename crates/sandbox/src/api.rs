@@ -54,6 +54,10 @@ pub(crate) fn routes() -> Router<Shared> {
             "/v2.0/transfer/withdraw/fin_num",
             post(withdraw).fallback(method_not_allowed),
         )
+        .route(
+            "/v2.0/bank/status",
+            get(bank_status).fallback(method_not_allowed),
+        )
 }
 
 pub(crate) fn admin_routes() -> Router<Shared> {
@@ -61,7 +65,40 @@ pub(crate) fn admin_routes() -> Router<Shared> {
         .route("/_sandbox/faults", get(get_faults).post(set_faults))
         .route("/_sandbox/revoke", post(revoke))
         .route("/_sandbox/accounts/{fin}/rows", post(append))
+        .route("/_sandbox/profile", get(get_profile).post(set_profile))
         .route("/_sandbox/health", get(|| async { "ok" }))
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProfileBody {
+    profile: crate::config::Profile,
+    #[serde(default)]
+    testbed_paging: crate::config::TestbedPaging,
+}
+
+async fn get_profile(State(inner): State<Shared>) -> Response {
+    let m = inner.lock();
+    Json(ProfileBody {
+        profile: m.profile,
+        testbed_paging: m.testbed_paging,
+    })
+    .into_response()
+}
+
+async fn set_profile(State(inner): State<Shared>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<ProfileBody>(&body) {
+        Ok(b) => {
+            let mut m = inner.lock();
+            m.profile = b.profile;
+            m.testbed_paging = b.testbed_paging;
+            Json(b).into_response()
+        }
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("expected {{\"profile\": \"realistic\"|\"testbed\", \"testbed_paging\": \"empty_key\"|\"constant_key\"}}: {e}"),
+        )
+            .into_response(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,7 +157,7 @@ fn today_kst(inner: &Inner) -> NaiveDate {
 }
 
 fn bank_block(inner: &Inner, account: &TestAccount, bank_tran_id: &str) -> BankBlock {
-    let (date, code) = if inner.config.testbed_mode {
+    let (date, code) = if inner.testbed() {
         (
             inner.config.testbed_bank_tran_date.clone(),
             "097".to_string(),
@@ -640,12 +677,22 @@ async fn balance(
         Ok(a) => a,
         Err(r) => return r,
     };
-    if inner.config.testbed_mode && !account.seeded {
+    if let Some(r) = under_maintenance(&inner, account) {
+        return r;
+    }
+    if inner.testbed() && !account.seeded {
         return simulator_missing(&inner, &q.bank_tran_id, |envelope, bank| BalanceResponse {
             envelope,
             bank,
             ..Default::default()
         });
+    }
+    if inner.profile() == crate::config::Profile::Testbed {
+        return crate::testbed::balance(
+            account,
+            envelope(&inner, "A0000", ""),
+            bank_block(&inner, account, &q.bank_tran_id),
+        );
     }
     let balance = inner.balance(account).get().to_string();
     json(&BalanceResponse {
@@ -860,7 +907,10 @@ async fn transaction_list(
         Ok(lq) => lq,
         Err(r) => return r,
     };
-    if inner.config.testbed_mode && !account.seeded {
+    if let Some(r) = under_maintenance(&inner, account) {
+        return r;
+    }
+    if inner.testbed() && !account.seeded {
         return simulator_missing(&inner, &q.bank_tran_id, |envelope, bank| {
             TransactionListResponse {
                 envelope,
@@ -869,12 +919,24 @@ async fn transaction_list(
             }
         });
     }
-    inner.lock().list_queries.push(ListQueryLog {
-        fintech_use_num: account.fintech_use_num.clone(),
-        from_date: lq.from.0,
-        to_date: lq.to.0,
-        trace: q.befor_inquiry_trace_info.clone(),
-    });
+    let paging = {
+        let mut m = inner.lock();
+        m.list_queries.push(ListQueryLog {
+            fintech_use_num: account.fintech_use_num.clone(),
+            from_date: lq.from.0,
+            to_date: lq.to.0,
+            trace: q.befor_inquiry_trace_info.clone(),
+        });
+        (m.profile == crate::config::Profile::Testbed).then_some(m.testbed_paging)
+    };
+    if let Some(paging) = paging {
+        return crate::testbed::transaction_list(
+            account,
+            paging,
+            envelope(&inner, "A0000", ""),
+            bank_block(&inner, account, &q.bank_tran_id),
+        );
+    }
     let empty = AccountViews {
         incoming: Vec::new(),
         outgoing: Vec::new(),
@@ -924,6 +986,72 @@ async fn transaction_list(
         } else {
             String::new()
         },
+        res_list,
+    })
+}
+
+/// A0007 while the account's bank is under maintenance (`Faults::maintenance_banks`).
+fn under_maintenance(inner: &Inner, account: &TestAccount) -> Option<Response> {
+    let down = inner
+        .lock()
+        .faults
+        .maintenance_banks
+        .iter()
+        .any(|b| b == account.bank_code_std);
+    down.then(|| {
+        center_error(
+            inner,
+            "A0007",
+            "참가기관 시스템 점검 중입니다 [업무처리시간 외 거래]",
+        )
+    })
+}
+
+/// `GET /v2.0/bank/status`: every bank of the generated world, `Y` unless listed in
+/// `Faults::maintenance_banks`. Any valid user or institution token may call it.
+async fn bank_status(State(inner): State<Shared>, headers: HeaderMap) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let Some(token) = bearer else {
+        return gateway_error("O0001", "인증 파라미터 오류([992])");
+    };
+    let valid = match jwt::verify(inner.config.token_signing_key.as_bytes(), token) {
+        Ok(c) if c.iss == ISSUER && c.exp >= inner.now().timestamp() => {
+            let m = inner.lock();
+            !m.refresh_jtis.contains(&c.jti) && !m.revoked_jtis.contains(&c.jti)
+        }
+        _ => false,
+    };
+    if !valid {
+        return gateway_error("O0002", "Access Token 거부");
+    }
+    let down = inner.lock().faults.maintenance_banks.clone();
+    let mut banks: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for user in &inner.users {
+        for a in &user.accounts {
+            banks.insert(a.bank_code_std, a.bank_name);
+        }
+    }
+    let res_list: Vec<ginkgo_openbanking::wire::BankStatusRow> = banks
+        .into_iter()
+        .map(|(code, name)| ginkgo_openbanking::wire::BankStatusRow {
+            bank_code_std: code.into(),
+            bank_name: name.into(),
+            bank_status: if down.iter().any(|d| d == code) {
+                "N"
+            } else {
+                "Y"
+            }
+            .into(),
+        })
+        .collect();
+    json(&ginkgo_openbanking::wire::BankStatusResponse {
+        envelope: envelope(&inner, "A0000", ""),
+        res_cnt: res_list.len().to_string(),
         res_list,
     })
 }
@@ -1009,7 +1137,7 @@ async fn withdraw(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if !inner.config.testbed_mode {
+    if !inner.testbed() {
         return center_error(
             &inner,
             "A0011",

@@ -42,8 +42,57 @@ pub struct SandboxConfig {
     /// A user's withdraw limit per account and KST day, in won; `wd_limit_remain_amt` counts
     /// down from it (testbed mode).
     pub daily_withdraw_limit: i64,
+    /// `realistic` (default): the deterministic generator, paged and filtered by date.
+    /// `testbed`: answers as the real KFTC testbed does (OPENBANKING.md §8.1, see
+    /// [`Profile::Testbed`]). Changeable at run time (`SandboxHandle::set_profile`).
+    pub profile: Profile,
+    /// How the testbed profile pages its canned transaction list.
+    pub testbed_paging: TestbedPaging,
     /// Faults active from start-up (they can be changed at run time).
     pub faults: Faults,
+}
+
+/// Which simulator the sandbox is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    /// The realistic generator (a year of Korean personal finances, filtered by date, paged
+    /// with an opaque key).
+    #[default]
+    Realistic,
+    /// The real testbed's shapes, as other teams logged them: every seeded account answers the
+    /// same registered (canned) balance and rows whatever the period asked — balance
+    /// 50,000,000 with 10,000,000 available, `"00000000"` for every "no date", 25 rows all dated
+    /// `20190101 010101`, many identical, `after_balance_amt` not moving, `next_page_yn "Y"`
+    /// (see [`TestbedPaging`]), some numbers unquoted; unseeded accounts answer `A0002`/`818`
+    /// (testbed mode); and a refresh without `scope` is refused with `O0001 [3000103]`.
+    Testbed,
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "realistic" => Ok(Profile::Realistic),
+            "testbed" => Ok(Profile::Testbed),
+            other => Err(format!(
+                "unknown profile '{other}' (expected realistic or testbed)"
+            )),
+        }
+    }
+}
+
+/// Continuation keys of the testbed profile's canned transaction list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestbedPaging {
+    /// `next_page_yn "Y"` with an empty `befor_inquiry_trace_info`, every time (observed in
+    /// two of two logs).
+    #[default]
+    EmptyKey,
+    /// `next_page_yn "Y"` with one key that never changes, answering the same page for it:
+    /// a client that trusts `Y` never ends.
+    ConstantKey,
 }
 
 impl Default for SandboxConfig {
@@ -65,6 +114,8 @@ impl Default for SandboxConfig {
             testbed_bank_tran_date: "20190101".into(),
             contracted_accounts: vec!["23062003999".into()],
             daily_withdraw_limit: 10_000_000,
+            profile: Profile::Realistic,
+            testbed_paging: TestbedPaging::EmptyKey,
             faults: Faults::default(),
         }
     }
@@ -89,6 +140,8 @@ impl std::fmt::Debug for SandboxConfig {
             .field("testbed_bank_tran_date", &self.testbed_bank_tran_date)
             .field("contracted_accounts", &self.contracted_accounts)
             .field("daily_withdraw_limit", &self.daily_withdraw_limit)
+            .field("profile", &self.profile)
+            .field("testbed_paging", &self.testbed_paging)
             .field("faults", &self.faults)
             .finish()
     }
@@ -146,6 +199,11 @@ pub struct Faults {
     pub expired_token_next: u32,
     /// Answer A0326 (duplicate `bank_tran_id`) to the next N balance/transaction-list calls.
     pub duplicate_tran_id_next: u32,
+    /// Refuse the next N refresh grants with `O0001` (the center refusing a refresh request).
+    pub refuse_refresh_next: u32,
+    /// Standard codes of banks `/v2.0/bank/status` reports unavailable (maintenance); their
+    /// accounts' balance and transaction list answer A0007 meanwhile.
+    pub maintenance_banks: Vec<String>,
 }
 
 #[cfg(test)]

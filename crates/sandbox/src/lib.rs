@@ -44,6 +44,7 @@ pub mod config;
 pub mod generator;
 pub mod jwt;
 mod oauth;
+pub mod testbed;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -57,7 +58,7 @@ use ginkgo_domain::rng::SplitMix64;
 use ginkgo_openbanking::Transaction;
 use ginkgo_openbanking::wire::{TokenResponse, TransactionRow};
 
-pub use config::{Faults, SandboxConfig};
+pub use config::{Faults, Profile, SandboxConfig, TestbedPaging};
 pub use generator::{GeneratedRow, TestAccount, TestUser};
 
 /// Lifetime of an access token (90 days minus one second, as observed).
@@ -132,6 +133,8 @@ struct Mutable {
     tran_ids: HashSet<String>,
     faults: Faults,
     fault_rng: SplitMix64,
+    profile: config::Profile,
+    testbed_paging: config::TestbedPaging,
 }
 
 struct Inner {
@@ -150,6 +153,17 @@ impl Inner {
         self.mutable
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The profile in force (see [`config::Profile`]).
+    fn profile(&self) -> config::Profile {
+        self.lock().profile
+    }
+
+    /// Testbed behaviour (unseeded accounts answer A0002/818, `bank_tran_date` is the seeded
+    /// date): testbed mode, or the testbed profile.
+    fn testbed(&self) -> bool {
+        self.config.testbed_mode || self.profile() == config::Profile::Testbed
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -265,6 +279,8 @@ impl Sandbox {
             tran_ids: HashSet::new(),
             faults: config.faults.clone(),
             fault_rng: SplitMix64::derive(config.seed, 0xFA17),
+            profile: config.profile,
+            testbed_paging: config.testbed_paging,
         };
         Ok(Sandbox {
             inner: Arc::new(Inner {
@@ -436,6 +452,21 @@ impl SandboxHandle {
 
     pub fn set_faults(&self, faults: Faults) {
         self.inner.lock().faults = faults;
+    }
+
+    /// The profile in force.
+    pub fn profile(&self) -> Profile {
+        self.inner.profile()
+    }
+
+    /// Switches the simulator (tests: the same world answering as the real testbed does).
+    pub fn set_profile(&self, profile: Profile) {
+        self.inner.lock().profile = profile;
+    }
+
+    /// How the testbed profile pages its canned transaction list.
+    pub fn set_testbed_paging(&self, paging: TestbedPaging) {
+        self.inner.lock().testbed_paging = paging;
     }
 
     /// Number of token and `/v2.0` requests received so far (including faulted ones).

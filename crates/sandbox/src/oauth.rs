@@ -482,6 +482,18 @@ async fn token(State(inner): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             let Some(refresh) = field("refresh_token") else {
                 return token_o0001("3000103");
             };
+            {
+                let mut m = inner.lock();
+                if m.faults.refuse_refresh_next > 0 {
+                    m.faults.refuse_refresh_next -= 1;
+                    return token_o0001("3000103");
+                }
+                // The testbed profile is strict where the real center's rule is unconfirmed:
+                // a refresh without `scope` is refused.
+                if m.profile == crate::config::Profile::Testbed && field("scope").is_none() {
+                    return token_o0001("3000103");
+                }
+            }
             let claims = match jwt::verify(inner.config.token_signing_key.as_bytes(), refresh) {
                 Ok(c) if c.iss == ISSUER => c,
                 _ => return token_error("O0014", "Refresh Token 거부"),

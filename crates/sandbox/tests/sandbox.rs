@@ -7,4 +7,5 @@ mod sandbox {
     pub mod generator;
     pub mod helpers;
     pub mod oauth;
+    pub mod testbed;
 }

@@ -13,11 +13,11 @@ use ginkgo_insight::category::Category;
 use ginkgo_insight::dictionary::Dictionary;
 use ginkgo_insight::normalize::normalize;
 use ginkgo_insight::txn::{Direction, Txn};
-use ginkgo_openbanking::client::{AuthorizeOptions, TransactionQuery};
+use ginkgo_openbanking::client::{AuthorizeOptions, PageVerdict, PageWalk, TransactionQuery};
 use ginkgo_openbanking::{BankError, BankTranId, OpenBankingApi, TranIdError, TranIdSource};
 use ginkgo_store::{
-    BankAccountInfo, BankLink, BankTxn, CategoryChange, NewBankLink, NewBankTxn, RuleRow, Store,
-    StoreError, SyncRecord, UserId,
+    BalanceDates, BankAccountInfo, BankLink, BankTxn, CategoryChange, NewBankLink, NewBankTxn,
+    RuleRow, Store, StoreError, SyncRecord, UserId,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -25,10 +25,13 @@ use utoipa::ToSchema;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// `bank_tran_id`s from the database's per-day counter: unique across replicas.
+/// `bank_tran_id`s from the database's per-day counter: unique across replicas; the
+/// installation prefix (`bank.tran_id_prefix`) keeps installations sharing the institution code
+/// apart.
 pub struct StoreTranIds {
     pub store: Arc<dyn Store>,
     pub institution_code: String,
+    pub prefix: String,
 }
 
 #[async_trait]
@@ -40,7 +43,7 @@ impl TranIdSource for StoreTranIds {
             .next_tran_id_sequence(day)
             .await
             .map_err(|e| TranIdError::Unavailable(e.to_string()))?;
-        BankTranId::from_sequence(&self.institution_code, n)
+        BankTranId::from_prefixed_sequence(&self.institution_code, &self.prefix, n)
     }
 }
 
@@ -335,6 +338,16 @@ pub async fn finish_link(
         .upsert_bank_accounts(user_id, link.id, account_infos(&me.accounts))
         .await?;
     tracing::info!(user_id, accounts = me.accounts.len(), "bank linked");
+    // The first sync starts now, on its own: the bank page follows its record. One already
+    // running (a relink during a sync) is left to finish.
+    if state.config().bank.sync_on_link {
+        match start_sync(state, user_id).await {
+            Ok(started) => {
+                tracing::info!(user_id, sync_id = started.record.id, "first sync started")
+            }
+            Err(e) => tracing::warn!(user_id, code = e.code, "first sync not started"),
+        }
+    }
     Ok(user_id)
 }
 
@@ -356,14 +369,20 @@ pub struct SyncOutcome {
     /// The sync's record (see `GET /api/v1/bank/syncs/{id}`).
     #[schema(example = 41)]
     pub sync_id: i64,
-    /// `ok`; `warning` when the bank no longer reports some linked accounts (they stay visible,
-    /// marked `disconnected`; link again to resume them); `partial` or `failed` when accounts
-    /// could not be synced.
+    /// `ok`; `warning` when something is worth knowing though every reachable account synced
+    /// (see `warnings`: the bank no longer reports some linked accounts, a bank under
+    /// maintenance was skipped, the center's paging had to be cut short, rows dated outside the
+    /// asked period); `partial` or `failed` when accounts could not be synced.
     #[schema(example = "ok")]
     pub status: String,
     #[schema(example = 57)]
     pub added: u64,
     pub accounts: Vec<AccountSyncOutcome>,
+    /// Warning codes, each once: `disconnected`, `bank_maintenance`, `out_of_period`,
+    /// `paging_empty_key`, `paging_unchanged_key`, `paging_repeated_key`,
+    /// `paging_repeated_page`, `paging_page_cap`.
+    #[schema(example = json!([]))]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -372,9 +391,13 @@ pub struct AccountSyncOutcome {
     pub account_id: i64,
     #[schema(example = 19)]
     pub added: u64,
-    /// `ok`, `disconnected`, or an error code.
+    /// `ok`, `disconnected`, `maintenance` (its bank was under maintenance: skipped), or an
+    /// error code.
     #[schema(example = "ok")]
     pub status: String,
+    /// What this account's sync warned about (a code of `warnings`).
+    #[schema(example = json!(null))]
+    pub warning: Option<String>,
 }
 
 fn relink_needed() -> ApiError {
@@ -446,7 +469,7 @@ async fn refresh(
     let refresh = cipher
         .decrypt(refresh_enc)
         .map_err(|_| ApiError::internal())?;
-    match api.refresh_token(&refresh).await {
+    match api.refresh_token(&refresh, &link.scope).await {
         Ok(tokens) => {
             let stored = state
                 .store()
@@ -658,9 +681,10 @@ pub async fn start_sync(state: &AppState, user_id: UserId) -> Result<StartedSync
     };
     let task_state = state.clone();
     let task_record = record.clone();
-    let done = tokio::spawn(async move {
-        let result = sync_inner(&task_state, &api, user_id, task_record.id, &lease.lost).await;
-        let (status, added, accounts, error) = match &result {
+    let done =
+        tokio::spawn(async move {
+            let result = sync_inner(&task_state, &api, user_id, task_record.id, &lease.lost).await;
+            let (status, added, accounts, error, warnings) = match &result {
             Ok(o) => (
                 o.status.clone(),
                 o.added,
@@ -672,6 +696,7 @@ pub async fn start_sync(state: &AppState, user_id: UserId) -> Result<StartedSync
                         "the bank no longer reports some linked accounts; link again to resume them"
                             .to_string()
                     }),
+                o.warnings.clone(),
             ),
             Err(e) if matches!(e.code, "relink_needed" | "unlinked" | "sync_lease_lost") => {
                 let status = if e.code == "sync_lease_lost" {
@@ -679,24 +704,25 @@ pub async fn start_sync(state: &AppState, user_id: UserId) -> Result<StartedSync
                 } else {
                     e.code
                 };
-                (status.to_string(), 0, 0, Some(e.message.clone()))
+                (status.to_string(), 0, 0, Some(e.message.clone()), Vec::new())
             }
-            Err(e) => ("failed".to_string(), 0, 0, Some(e.message.clone())),
+            Err(e) => ("failed".to_string(), 0, 0, Some(e.message.clone()), Vec::new()),
         };
-        let finished = SyncRecord {
-            finished_at: Some(Utc::now()),
-            status,
-            accounts,
-            added,
-            error,
-            ..task_record
-        };
-        if let Err(e) = task_state.store().finish_sync(user_id, finished).await {
-            tracing::error!(user_id, error = %e, "could not record the end of a bank sync");
-        }
-        lease.release().await;
-        result
-    });
+            let finished = SyncRecord {
+                finished_at: Some(Utc::now()),
+                status,
+                accounts,
+                added,
+                error,
+                warnings,
+                ..task_record
+            };
+            if let Err(e) = task_state.store().finish_sync(user_id, finished).await {
+                tracing::error!(user_id, error = %e, "could not record the end of a bank sync");
+            }
+            lease.release().await;
+            result
+        });
     Ok(StartedSync { record, done })
 }
 
@@ -765,6 +791,25 @@ async fn sync_inner(
         status: "ok".into(),
         added: 0,
         accounts: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut warnings = std::collections::BTreeSet::new();
+    // Banks the center reports unavailable are skipped (and say so). The check is advisory:
+    // when it fails, every account is tried as usual.
+    let down: Vec<String> = match api.bank_status(&auth.token).await {
+        Ok(banks) => banks
+            .into_iter()
+            .filter(|b| !b.available)
+            .map(|b| b.bank_code_std)
+            .collect(),
+        Err(e) => {
+            tracing::debug!(
+                user_id,
+                code = e.code().unwrap_or("none"),
+                "bank/status not available"
+            );
+            Vec::new()
+        }
     };
     // Accounts the bank stopped reporting (for instance after the center lost its
     // registrations): their history stays visible, the sync says so.
@@ -772,10 +817,12 @@ async fn sync_inner(
         .iter()
         .filter(|k| !accounts.iter().any(|a| a.id == k.id))
     {
+        warnings.insert("disconnected".to_string());
         outcome.accounts.push(AccountSyncOutcome {
             account_id: gone.id,
             added: 0,
             status: "disconnected".into(),
+            warning: Some("disconnected".into()),
         });
     }
     for account in accounts {
@@ -788,9 +835,33 @@ async fn sync_inner(
         {
             return Err(unlinked());
         }
+        if down.iter().any(|b| *b == account.bank_code) {
+            store
+                .finish_account_sync(
+                    account.id,
+                    None,
+                    "maintenance",
+                    Some("bank_maintenance"),
+                    Utc::now(),
+                )
+                .await?;
+            warnings.insert("bank_maintenance".to_string());
+            outcome.accounts.push(AccountSyncOutcome {
+                account_id: account.id,
+                added: 0,
+                status: "maintenance".into(),
+                warning: Some("bank_maintenance".into()),
+            });
+            continue;
+        }
         let from = match account.synced_through {
             Some(d) => d - Duration::days(i64::from(cfg.overlap_days)),
             None => today - Duration::days(i64::from(cfg.first_sync_days)),
+        };
+        let window = Window {
+            from,
+            to: today,
+            previous: account.synced_through,
         };
         let mut result = sync_account(
             state,
@@ -799,8 +870,7 @@ async fn sync_inner(
             &cat,
             account.id,
             &account.fintech_use_num,
-            from,
-            today,
+            window,
             lost,
         )
         .await;
@@ -815,23 +885,33 @@ async fn sync_inner(
                 &cat,
                 account.id,
                 &account.fintech_use_num,
-                from,
-                today,
+                window,
                 lost,
             )
             .await;
         }
         check_lease(lost)?;
         match result {
-            Ok(added) => {
+            Ok(done) => {
+                // One warning per account is kept on it (the first, by code order); the sync
+                // lists them all.
+                let warning = done.warnings.iter().next().map(|w| w.to_string());
+                warnings.extend(done.warnings.iter().map(|w| w.to_string()));
                 store
-                    .finish_account_sync(account.id, Some(today), "ok", Utc::now())
+                    .finish_account_sync(
+                        account.id,
+                        Some(done.synced_through),
+                        "ok",
+                        warning.as_deref(),
+                        Utc::now(),
+                    )
                     .await?;
-                outcome.added += added;
+                outcome.added += done.added;
                 outcome.accounts.push(AccountSyncOutcome {
                     account_id: account.id,
-                    added,
+                    added: done.added,
                     status: "ok".into(),
+                    warning,
                 });
             }
             Err(e) => {
@@ -847,7 +927,7 @@ async fn sync_inner(
                     "account sync failed"
                 );
                 store
-                    .finish_account_sync(account.id, None, code, Utc::now())
+                    .finish_account_sync(account.id, None, code, None, Utc::now())
                     .await?;
                 if e.needs_relink() {
                     store
@@ -859,6 +939,7 @@ async fn sync_inner(
                     account_id: account.id,
                     added: 0,
                     status: code.to_string(),
+                    warning: None,
                 });
             }
         }
@@ -866,11 +947,12 @@ async fn sync_inner(
     let synced = outcome
         .accounts
         .iter()
-        .filter(|a| a.status != "disconnected")
+        .filter(|a| !matches!(a.status.as_str(), "disconnected" | "maintenance"))
         .collect::<Vec<_>>();
+    outcome.warnings = warnings.into_iter().collect();
     if !synced.is_empty() && synced.iter().all(|a| a.status != "ok") {
         outcome.status = "failed".into();
-    } else if outcome.status == "ok" && synced.len() < outcome.accounts.len() {
+    } else if outcome.status == "ok" && !outcome.warnings.is_empty() {
         outcome.status = "warning".into();
     }
     tracing::info!(user_id, added = outcome.added, status = %outcome.status, "bank sync finished");
@@ -904,6 +986,25 @@ type IdentityKey = (
     String,
 );
 
+/// The period one account's sync asks for, and the date it had synced through before.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    from: NaiveDate,
+    to: NaiveDate,
+    previous: Option<NaiveDate>,
+}
+
+/// One account's sync that ended: rows added, the date it is synced through, its warnings.
+struct AccountSync {
+    added: u64,
+    synced_through: NaiveDate,
+    warnings: std::collections::BTreeSet<&'static str>,
+}
+
+/// Syncs one account: its balance, then every page of its transactions in the window under a
+/// [`PageWalk`] (an empty, unchanged or repeated key, a repeated page or the page cap ends it
+/// with a warning; a repeated page is not stored). Rows dated outside the window are stored,
+/// flagged. Identical rows keep their ordinals (they are real repeated transactions).
 #[allow(clippy::too_many_arguments)]
 async fn sync_account(
     state: &AppState,
@@ -912,10 +1013,10 @@ async fn sync_account(
     cat: &Categorizer,
     account_id: i64,
     fin: &str,
-    from: NaiveDate,
-    to: NaiveDate,
+    window: Window,
     lost: &AtomicBool,
-) -> Result<u64, BankError> {
+) -> Result<AccountSync, BankError> {
+    let Window { from, to, .. } = window;
     let store = state.store();
     let store_err = |e: StoreError| BankError::RetryLater {
         code: None,
@@ -928,16 +1029,25 @@ async fn sync_account(
             balance.balance,
             balance.available,
             &balance.product_name,
+            BalanceDates {
+                account_issue_date: balance.account_issue_date,
+                maturity_date: balance.maturity_date,
+                last_tran_date: balance.last_tran_date,
+            },
         )
         .await
         .map_err(store_err)?;
     let query = TransactionQuery::all(fin, from, to);
-    let mut trace: Option<String> = None;
+    let max_pages =
+        usize::try_from(state.config().bank.max_pages_per_account).unwrap_or(usize::MAX);
+    let mut walk = PageWalk::new(max_pages);
+    let mut warnings = std::collections::BTreeSet::new();
     let mut ordinals: HashMap<IdentityKey, u32> = HashMap::new();
     let mut current_day: Option<NaiveDate> = None;
     let mut buffer: Vec<NewBankTxn> = Vec::new();
     let mut added = 0u64;
-    let mut pages = 0usize;
+    let mut last_in_period: Option<NaiveDate> = None;
+    let mut capped = false;
     // The balance before the window's first row, for rows whose direction is `기타`.
     let mut previous = store
         .bank_balance_before(account_id, from)
@@ -950,16 +1060,33 @@ async fn sync_account(
                 reason: "the sync lease was lost".into(),
             });
         }
-        let page = match api.transaction_page(token, &query, trace.as_deref()).await {
+        let page = match api.transaction_page(token, &query, walk.trace()).await {
             Ok(p) => p,
-            Err(BankError::Unexpected { code, .. }) if code == "A0018" && pages == 0 => break,
+            Err(BankError::Unexpected { code, .. }) if code == "A0018" && walk.pages() == 0 => {
+                break;
+            }
             Err(e) => return Err(e),
         };
-        pages += 1;
+        let verdict = walk.accept(&page);
+        if let PageVerdict::Discard(stop) = verdict {
+            tracing::warn!(
+                account_id,
+                code = stop.code(),
+                "transaction paging cut short"
+            );
+            warnings.insert(stop.code());
+            break;
+        }
         for t in page.rows {
             if current_day != Some(t.date) {
                 ordinals.clear();
                 current_day = Some(t.date);
+            }
+            let out_of_period = t.date < from || t.date > to;
+            if out_of_period {
+                warnings.insert("out_of_period");
+            } else {
+                last_in_period = Some(t.date);
             }
             let direction = direction_code(t.direction, previous, t.after_balance);
             previous = Some(t.after_balance);
@@ -997,6 +1124,7 @@ async fn sync_account(
                 category: c.category.code().to_string(),
                 category_source: source.to_string(),
                 rule_id,
+                out_of_period,
             });
         }
         if buffer.len() >= 5_000 {
@@ -1005,9 +1133,19 @@ async fn sync_account(
                 .await
                 .map_err(store_err)?;
         }
-        match page.next_trace {
-            Some(next) => trace = Some(next),
-            None => break,
+        match verdict {
+            PageVerdict::More => {}
+            PageVerdict::Last => break,
+            PageVerdict::LastWithWarning(stop) | PageVerdict::Discard(stop) => {
+                tracing::warn!(
+                    account_id,
+                    code = stop.code(),
+                    "transaction paging cut short"
+                );
+                warnings.insert(stop.code());
+                capped = stop == ginkgo_openbanking::PagingStop::PageCap;
+                break;
+            }
         }
     }
     if !buffer.is_empty() {
@@ -1016,7 +1154,18 @@ async fn sync_account(
             .await
             .map_err(store_err)?;
     }
-    Ok(added)
+    // Cut at the page cap, the account is synced only through the last day read (the next
+    // sync goes on from there, minus the overlap), never backwards.
+    let synced_through = if capped {
+        last_in_period.max(window.previous).unwrap_or(from).min(to)
+    } else {
+        to
+    };
+    Ok(AccountSync {
+        added,
+        synced_through,
+        warnings,
+    })
 }
 
 /// Re-files what a rule change can touch: transactions whose memo contains one of `patterns`

@@ -144,6 +144,16 @@ pub struct BankConfig {
     /// Per-request timeout of calls to the center; a timed-out inquiry is retried (up to 3
     /// times, with backoff), a timed-out code exchange is not.
     pub request_timeout_seconds: u64,
+    /// The first characters of every `bank_tran_id`'s 9-character assigned part (1–3
+    /// upper-case letters or digits; the counter takes the rest). Installations that share one
+    /// institution code (staging and production) must each set a different value, so that
+    /// their ids can never collide on the same day.
+    pub tran_id_prefix: String,
+    /// At most this many transaction-list pages per account and sync (25 rows each): a center
+    /// that keeps saying "more" cannot keep a sync running. Between 1 and 1,000,000.
+    pub max_pages_per_account: u32,
+    /// Start the first sync as soon as a link completes.
+    pub sync_on_link: bool,
 }
 
 /// Spending insight.
@@ -179,6 +189,9 @@ impl Default for BankConfig {
             sync_lease_seconds: 60,
             sync_wait_seconds: 20,
             request_timeout_seconds: 10,
+            tran_id_prefix: "0".into(),
+            max_pages_per_account: 100_000,
+            sync_on_link: true,
         }
     }
 }
@@ -329,6 +342,15 @@ impl Config {
                 self.bank.request_timeout_seconds =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
             }
+            "GINKGO_BANK_TRAN_ID_PREFIX" => self.bank.tran_id_prefix = value.trim().to_string(),
+            "GINKGO_BANK_MAX_PAGES_PER_ACCOUNT" => {
+                self.bank.max_pages_per_account =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_BANK_SYNC_ON_LINK" => {
+                self.bank.sync_on_link =
+                    parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
+            }
             "GINKGO_BANK_SYNC_WAIT_SECONDS" => {
                 self.bank.sync_wait_seconds =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
@@ -414,6 +436,19 @@ impl Config {
                 "bank.request_timeout_seconds (GINKGO_BANK_REQUEST_TIMEOUT_SECONDS) must be between 1 and 120"
                     .into(),
             );
+        }
+        if !(1..=1_000_000).contains(&self.bank.max_pages_per_account) {
+            problems.push(
+                "bank.max_pages_per_account (GINKGO_BANK_MAX_PAGES_PER_ACCOUNT) must be between 1 and 1000000"
+                    .into(),
+            );
+        }
+        if ginkgo_openbanking::tran_id::validate_tran_id_prefix(&self.bank.tran_id_prefix).is_err()
+        {
+            problems.push(format!(
+                "bank.tran_id_prefix (GINKGO_BANK_TRAN_ID_PREFIX) must be 1 to {} upper-case letters or digits, different for every installation sharing the institution code",
+                ginkgo_openbanking::tran_id::MAX_PREFIX
+            ));
         }
         if let Some(url) = &self.bank.base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {

@@ -54,6 +54,7 @@ impl AppState {
                 let tran_ids = Arc::new(StoreTranIds {
                     store: store.clone(),
                     institution_code: b.institution_code.clone(),
+                    prefix: b.tran_id_prefix.clone(),
                 });
                 let client = HttpClient::new(client_config, tran_ids).map_err(|e| e.to_string())?;
                 (

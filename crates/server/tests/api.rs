@@ -15,6 +15,8 @@ mod bad_input;
 mod bank;
 #[path = "api/bank_sync.rs"]
 mod bank_sync;
+#[path = "api/bank_testbed.rs"]
+mod bank_testbed;
 #[path = "api/batch.rs"]
 mod batch;
 #[path = "api/browser.rs"]

@@ -30,8 +30,13 @@ fn link_from_row(r: &Row) -> BankLink {
 }
 
 const ACCOUNT_SELECT: &str = "SELECT id, user_id, fintech_use_num, bank_name, bank_code, account_alias, \
-     account_num_masked, balance, available, product_name, last_synced_at, synced_through, sync_status \
+     account_num_masked, balance, available, product_name, last_synced_at, synced_through, sync_status, \
+     sync_attempted_at, sync_warning, account_issue_date, maturity_date, last_tran_date \
      FROM bank_accounts";
+
+fn opt_date(text: Option<String>) -> Option<NaiveDate> {
+    text.and_then(|d| d.parse().ok())
+}
 
 fn account_from_row(r: &Row) -> BankAccount {
     let through: Option<String> = r.get(11);
@@ -49,11 +54,19 @@ fn account_from_row(r: &Row) -> BankAccount {
         last_synced_at: r.get::<_, Option<i64>>(10).map(ts),
         synced_through: through.and_then(|d| d.parse().ok()),
         sync_status: r.get(12),
+        sync_attempted_at: r.get::<_, Option<i64>>(13).map(ts),
+        sync_warning: r.get(14),
+        dates: ginkgo_store::BalanceDates {
+            account_issue_date: opt_date(r.get(15)),
+            maturity_date: opt_date(r.get(16)),
+            last_tran_date: opt_date(r.get(17)),
+        },
     }
 }
 
 const TXN_COLUMNS: &str = "t.id, t.account_id, t.tran_date, t.tran_time, t.direction, t.tran_type, t.memo, \
-     t.memo_norm, t.amount, t.balance_after, t.branch_name, t.category, t.category_source, t.rule_id, t.manual";
+     t.memo_norm, t.amount, t.balance_after, t.branch_name, t.category, t.category_source, t.rule_id, t.manual, \
+     t.out_of_period";
 
 fn txn_from_row(r: &Row) -> BankTxn {
     let d: String = r.get(2);
@@ -73,6 +86,7 @@ fn txn_from_row(r: &Row) -> BankTxn {
         category_source: r.get(12),
         rule_id: r.get(13),
         manual: r.get::<_, i64>(14) != 0,
+        out_of_period: r.get::<_, i64>(15) != 0,
     }
 }
 
@@ -85,6 +99,15 @@ fn sync_from_row(r: &Row) -> SyncRecord {
         accounts: r.get::<_, i64>(4) as u32,
         added: r.get::<_, i64>(5) as u64,
         error: r.get(6),
+        warnings: r
+            .get::<_, Option<String>>(7)
+            .map(|t| {
+                t.split(',')
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
@@ -191,6 +214,13 @@ impl BankStore for PostgresStore {
         )
         .await
         .map_err(map_err)?;
+        // A new link: accounts unlinked one by one may come back (if the bank reports them).
+        c.execute(
+            "UPDATE bank_accounts SET unlinked = 0 WHERE user_id = $1",
+            &[&link.user_id],
+        )
+        .await
+        .map_err(map_err)?;
         let row = c
             .query_one(
                 &format!("{LINK_SELECT} WHERE user_id = $1"),
@@ -292,6 +322,23 @@ impl BankStore for PostgresStore {
         }
     }
 
+    async fn unlink_bank_account(&self, user_id: UserId, id: BankAccountId) -> StoreResult<()> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "UPDATE bank_accounts SET unlinked = 1, active = 0 \
+                 WHERE id = $1 AND user_id = $2 AND active = 1",
+                &[&id, &user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     async fn upsert_bank_accounts(
         &self,
         user_id: UserId,
@@ -313,22 +360,25 @@ impl BankStore for PostgresStore {
         }
         let mut ids: Vec<i64> = Vec::with_capacity(accounts.len());
         for a in &accounts {
-            let id: i64 = tx
+            let id = tx
                 .query_one(
                     "INSERT INTO bank_accounts (user_id, fintech_use_num, bank_name, bank_code, account_alias, \
                      account_num_masked, active) VALUES ($1, $2, $3, $4, $5, $6, 1) \
                      ON CONFLICT (user_id, fintech_use_num) DO UPDATE SET bank_name = excluded.bank_name, \
                      bank_code = excluded.bank_code, account_alias = excluded.account_alias, \
-                     account_num_masked = excluded.account_num_masked, active = 1, \
+                     account_num_masked = excluded.account_num_masked, \
+                     active = CASE WHEN bank_accounts.unlinked = 1 THEN 0 ELSE 1 END, \
                      sync_status = CASE WHEN bank_accounts.sync_status = 'disconnected' \
                          THEN 'pending' ELSE bank_accounts.sync_status END \
-                     RETURNING id",
+                     RETURNING id, unlinked",
                     &[&user_id, &a.fintech_use_num, &a.bank_name, &a.bank_code, &a.account_alias, &a.account_num_masked],
                 )
                 .await
-                .map_err(map_err)?
-                .get(0);
-            ids.push(id);
+                .map_err(map_err)?;
+            // An account the customer unlinked stays hidden and unsynced.
+            if id.get::<_, i64>(1) == 0 {
+                ids.push(id.get(0));
+            }
         }
         // Accounts the bank no longer reports keep their history, visibly disconnected.
         tx.execute(
@@ -381,11 +431,21 @@ impl BankStore for PostgresStore {
         balance: Won,
         available: Won,
         product_name: &str,
+        dates: ginkgo_store::BalanceDates,
     ) -> StoreResult<()> {
         let c = self.client().await?;
         c.execute(
-            "UPDATE bank_accounts SET balance = $1, available = $2, product_name = $3 WHERE id = $4",
-            &[&balance.get(), &available.get(), &product_name, &account_id],
+            "UPDATE bank_accounts SET balance = $1, available = $2, product_name = $3, \
+             account_issue_date = $5, maturity_date = $6, last_tran_date = $7 WHERE id = $4",
+            &[
+                &balance.get(),
+                &available.get(),
+                &product_name,
+                &account_id,
+                &dates.account_issue_date.map(date_key),
+                &dates.maturity_date.map(date_key),
+                &dates.last_tran_date.map(date_key),
+            ],
         )
         .await
         .map_err(map_err)?;
@@ -416,16 +476,18 @@ impl BankStore for PostgresStore {
             let cats: Vec<&str> = chunk.iter().map(|t| t.category.as_str()).collect();
             let sources: Vec<&str> = chunk.iter().map(|t| t.category_source.as_str()).collect();
             let rule_ids: Vec<Option<i64>> = chunk.iter().map(|t| t.rule_id).collect();
+            let flags: Vec<i64> = chunk.iter().map(|t| i64::from(t.out_of_period)).collect();
             added += c
                 .execute(
                     "INSERT INTO bank_transactions (account_id, tran_date, tran_time, direction, tran_type, memo, \
-                     memo_norm, amount, balance_after, branch_name, ordinal, category, category_source, rule_id) \
+                     memo_norm, amount, balance_after, branch_name, ordinal, category, category_source, rule_id, out_of_period) \
                      SELECT $1, * FROM UNNEST($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], \
-                     $8::BIGINT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[], $12::TEXT[], $13::TEXT[], $14::BIGINT[]) \
+                     $8::BIGINT[], $9::BIGINT[], $10::TEXT[], $11::BIGINT[], $12::TEXT[], $13::TEXT[], $14::BIGINT[], \
+                     $15::BIGINT[]) \
                      ON CONFLICT DO NOTHING",
                     &[
                         &account_id, &dates, &times, &dirs, &types, &memos, &norms, &amounts, &balances, &branches,
-                        &ordinals, &cats, &sources, &rule_ids,
+                        &ordinals, &cats, &sources, &rule_ids, &flags,
                     ],
                 )
                 .await
@@ -456,13 +518,15 @@ impl BankStore for PostgresStore {
         account_id: BankAccountId,
         synced_through: Option<NaiveDate>,
         status: &str,
+        warning: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let c = self.client().await?;
         c.execute(
             "UPDATE bank_accounts SET synced_through = COALESCE($1, synced_through), sync_status = $2, \
-             last_synced_at = $3 WHERE id = $4",
-            &[&synced_through.map(date_key), &status, &now.timestamp_millis(), &account_id],
+             last_synced_at = CASE WHEN $1::TEXT IS NULL THEN last_synced_at ELSE $3 END, \
+             sync_attempted_at = $3, sync_warning = $5 WHERE id = $4",
+            &[&synced_through.map(date_key), &status, &now.timestamp_millis(), &account_id, &warning],
         )
         .await
         .map_err(map_err)?;
@@ -503,6 +567,7 @@ impl BankStore for PostgresStore {
             accounts: 0,
             added: 0,
             error: None,
+            warnings: Vec::new(),
         })
     }
 
@@ -510,8 +575,8 @@ impl BankStore for PostgresStore {
         let c = self.client().await?;
         let n = c
             .execute(
-                "UPDATE bank_syncs SET finished_at = $1, status = $2, accounts = $3, added = $4, error = $5 \
-                 WHERE id = $6 AND user_id = $7",
+                "UPDATE bank_syncs SET finished_at = $1, status = $2, accounts = $3, added = $4, error = $5, \
+                 warnings = $8 WHERE id = $6 AND user_id = $7",
                 &[
                     &record.finished_at.map(|t| t.timestamp_millis()),
                     &record.status,
@@ -520,6 +585,7 @@ impl BankStore for PostgresStore {
                     &record.error,
                     &record.id,
                     &user_id,
+                    &(!record.warnings.is_empty()).then(|| record.warnings.join(",")),
                 ],
             )
             .await
@@ -535,7 +601,7 @@ impl BankStore for PostgresStore {
         let c = self.client().await?;
         let row = c
             .query_opt(
-                "SELECT id, started_at, finished_at, status, accounts, added, error FROM bank_syncs \
+                "SELECT id, started_at, finished_at, status, accounts, added, error, warnings FROM bank_syncs \
                  WHERE id = $1 AND user_id = $2",
                 &[&id, &user_id],
             )
@@ -549,7 +615,7 @@ impl BankStore for PostgresStore {
         let c = self.client().await?;
         let rows = c
             .query(
-                "SELECT id, started_at, finished_at, status, accounts, added, error FROM bank_syncs \
+                "SELECT id, started_at, finished_at, status, accounts, added, error, warnings FROM bank_syncs \
                  WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
                 &[&user_id, &i64::from(limit)],
             )

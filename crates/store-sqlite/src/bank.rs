@@ -30,8 +30,13 @@ fn link_from_row(r: &Row<'_>) -> rusqlite::Result<BankLink> {
 }
 
 const ACCOUNT_SELECT: &str = "SELECT id, user_id, fintech_use_num, bank_name, bank_code, account_alias, \
-     account_num_masked, balance, available, product_name, last_synced_at, synced_through, sync_status \
+     account_num_masked, balance, available, product_name, last_synced_at, synced_through, sync_status, \
+     sync_attempted_at, sync_warning, account_issue_date, maturity_date, last_tran_date \
      FROM bank_accounts";
+
+fn opt_date(text: Option<String>) -> Option<NaiveDate> {
+    text.and_then(|d| d.parse().ok())
+}
 
 fn account_from_row(r: &Row<'_>) -> rusqlite::Result<BankAccount> {
     let through: Option<String> = r.get(11)?;
@@ -49,11 +54,19 @@ fn account_from_row(r: &Row<'_>) -> rusqlite::Result<BankAccount> {
         last_synced_at: r.get::<_, Option<i64>>(10)?.map(ts),
         synced_through: through.and_then(|d| d.parse().ok()),
         sync_status: r.get(12)?,
+        sync_attempted_at: r.get::<_, Option<i64>>(13)?.map(ts),
+        sync_warning: r.get(14)?,
+        dates: ginkgo_store::BalanceDates {
+            account_issue_date: opt_date(r.get(15)?),
+            maturity_date: opt_date(r.get(16)?),
+            last_tran_date: opt_date(r.get(17)?),
+        },
     })
 }
 
 const TXN_COLUMNS: &str = "t.id, t.account_id, t.tran_date, t.tran_time, t.direction, t.tran_type, t.memo, \
-     t.memo_norm, t.amount, t.balance_after, t.branch_name, t.category, t.category_source, t.rule_id, t.manual";
+     t.memo_norm, t.amount, t.balance_after, t.branch_name, t.category, t.category_source, t.rule_id, t.manual, \
+     t.out_of_period";
 
 fn txn_from_row(r: &Row<'_>) -> rusqlite::Result<BankTxn> {
     let d: String = r.get(2)?;
@@ -73,6 +86,7 @@ fn txn_from_row(r: &Row<'_>) -> rusqlite::Result<BankTxn> {
         category_source: r.get(12)?,
         rule_id: r.get(13)?,
         manual: r.get::<_, i64>(14)? != 0,
+        out_of_period: r.get::<_, i64>(15)? != 0,
     })
 }
 
@@ -85,7 +99,22 @@ fn sync_from_row(r: &Row<'_>) -> rusqlite::Result<SyncRecord> {
         accounts: r.get::<_, i64>(4)? as u32,
         added: r.get::<_, i64>(5)? as u64,
         error: r.get(6)?,
+        warnings: split_warnings(r.get(7)?),
     })
+}
+
+fn split_warnings(text: Option<String>) -> Vec<String> {
+    text.map(|t| {
+        t.split(',')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn join_warnings(warnings: &[String]) -> Option<String> {
+    (!warnings.is_empty()).then(|| warnings.join(","))
 }
 
 fn rules_of(c: &Connection, user_id: UserId) -> rusqlite::Result<Vec<RuleRow>> {
@@ -190,6 +219,9 @@ impl BankStore for SqliteStore {
                     ],
                 )
                 .map_err(map_err)?;
+                // A new link: accounts unlinked one by one may come back (if the bank reports them).
+                c.execute("UPDATE bank_accounts SET unlinked = 0 WHERE user_id = ?1", [link.user_id])
+                    .map_err(map_err)?;
                 c.query_row(&format!("{LINK_SELECT} WHERE user_id = ?1"), [link.user_id], link_from_row).map_err(map_err)
             })
             .await
@@ -296,6 +328,25 @@ impl BankStore for SqliteStore {
             .await
     }
 
+    async fn unlink_bank_account(&self, user_id: UserId, id: BankAccountId) -> StoreResult<()> {
+        self.pools
+            .write(move |c| {
+                let n = c
+                    .execute(
+                        "UPDATE bank_accounts SET unlinked = 1, active = 0 \
+                         WHERE id = ?1 AND user_id = ?2 AND active = 1",
+                        params![id, user_id],
+                    )
+                    .map_err(map_err)?;
+                if n == 0 {
+                    Err(StoreError::NotFound)
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+    }
+
     async fn upsert_bank_accounts(
         &self,
         user_id: UserId,
@@ -317,20 +368,24 @@ impl BankStore for SqliteStore {
                 }
                 let mut ids = Vec::with_capacity(accounts.len());
                 for a in &accounts {
-                    let id: i64 = tx.query_row(
+                    let (id, unlinked): (i64, i64) = tx.query_row(
                         "INSERT INTO bank_accounts (user_id, fintech_use_num, bank_name, bank_code, account_alias, \
                          account_num_masked, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1) \
                          ON CONFLICT(user_id, fintech_use_num) DO UPDATE SET bank_name = excluded.bank_name, \
                          bank_code = excluded.bank_code, account_alias = excluded.account_alias, \
-                         account_num_masked = excluded.account_num_masked, active = 1, \
+                         account_num_masked = excluded.account_num_masked, \
+                         active = CASE WHEN bank_accounts.unlinked = 1 THEN 0 ELSE 1 END, \
                          sync_status = CASE WHEN bank_accounts.sync_status = 'disconnected' \
                              THEN 'pending' ELSE bank_accounts.sync_status END \
-                         RETURNING id",
+                         RETURNING id, unlinked",
                         params![user_id, a.fintech_use_num, a.bank_name, a.bank_code, a.account_alias, a.account_num_masked],
-                        |r| r.get(0),
+                        |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .map_err(map_err)?;
-                    ids.push(id);
+                    // An account the customer unlinked stays hidden and unsynced.
+                    if unlinked == 0 {
+                        ids.push(id);
+                    }
                 }
                 // Accounts the bank no longer reports keep their history, visibly disconnected.
                 {
@@ -394,13 +449,23 @@ impl BankStore for SqliteStore {
         balance: Won,
         available: Won,
         product_name: &str,
+        dates: ginkgo_store::BalanceDates,
     ) -> StoreResult<()> {
         let product = product_name.to_string();
         self.pools
             .write(move |c| {
                 c.execute(
-                    "UPDATE bank_accounts SET balance = ?1, available = ?2, product_name = ?3 WHERE id = ?4",
-                    params![balance.get(), available.get(), product, account_id],
+                    "UPDATE bank_accounts SET balance = ?1, available = ?2, product_name = ?3, \
+                     account_issue_date = ?5, maturity_date = ?6, last_tran_date = ?7 WHERE id = ?4",
+                    params![
+                        balance.get(),
+                        available.get(),
+                        product,
+                        account_id,
+                        dates.account_issue_date.map(date_key),
+                        dates.maturity_date.map(date_key),
+                        dates.last_tran_date.map(date_key)
+                    ],
                 )
                 .map_err(map_err)?;
                 Ok(())
@@ -421,8 +486,8 @@ impl BankStore for SqliteStore {
                     let mut st = tx
                         .prepare_cached(
                             "INSERT INTO bank_transactions (account_id, tran_date, tran_time, direction, tran_type, memo, \
-                             memo_norm, amount, balance_after, branch_name, ordinal, category, category_source, rule_id) \
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT DO NOTHING",
+                             memo_norm, amount, balance_after, branch_name, ordinal, category, category_source, rule_id, out_of_period) \
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT DO NOTHING",
                         )
                         .map_err(map_err)?;
                     for t in &rows {
@@ -441,7 +506,8 @@ impl BankStore for SqliteStore {
                                 i64::from(t.ordinal),
                                 t.category,
                                 t.category_source,
-                                t.rule_id
+                                t.rule_id,
+                                i64::from(t.out_of_period)
                             ])
                             .map_err(map_err)? as u64;
                     }
@@ -476,15 +542,18 @@ impl BankStore for SqliteStore {
         account_id: BankAccountId,
         synced_through: Option<NaiveDate>,
         status: &str,
+        warning: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let status = status.to_string();
+        let warning = warning.map(str::to_string);
         self.pools
             .write(move |c| {
                 c.execute(
                     "UPDATE bank_accounts SET synced_through = COALESCE(?1, synced_through), sync_status = ?2, \
-                     last_synced_at = ?3 WHERE id = ?4",
-                    params![synced_through.map(date_key), status, now.timestamp_millis(), account_id],
+                     last_synced_at = CASE WHEN ?1 IS NULL THEN last_synced_at ELSE ?3 END, \
+                     sync_attempted_at = ?3, sync_warning = ?5 WHERE id = ?4",
+                    params![synced_through.map(date_key), status, now.timestamp_millis(), account_id, warning],
                 )
                 .map_err(map_err)?;
                 Ok(())
@@ -524,6 +593,7 @@ impl BankStore for SqliteStore {
                     accounts: 0,
                     added: 0,
                     error: None,
+                    warnings: Vec::new(),
                 })
             })
             .await
@@ -534,8 +604,8 @@ impl BankStore for SqliteStore {
             .write(move |c| {
                 let n = c
                     .execute(
-                        "UPDATE bank_syncs SET finished_at = ?1, status = ?2, accounts = ?3, added = ?4, error = ?5 \
-                         WHERE id = ?6 AND user_id = ?7",
+                        "UPDATE bank_syncs SET finished_at = ?1, status = ?2, accounts = ?3, added = ?4, error = ?5, \
+                         warnings = ?8 WHERE id = ?6 AND user_id = ?7",
                         params![
                             record.finished_at.map(|t| t.timestamp_millis()),
                             record.status,
@@ -543,7 +613,8 @@ impl BankStore for SqliteStore {
                             i64::try_from(record.added).unwrap_or(i64::MAX),
                             record.error,
                             record.id,
-                            user_id
+                            user_id,
+                            join_warnings(&record.warnings)
                         ],
                     )
                     .map_err(map_err)?;
@@ -560,7 +631,7 @@ impl BankStore for SqliteStore {
         self.pools
             .read(move |c| {
                 c.query_row(
-                    "SELECT id, started_at, finished_at, status, accounts, added, error FROM bank_syncs \
+                    "SELECT id, started_at, finished_at, status, accounts, added, error, warnings FROM bank_syncs \
                      WHERE id = ?1 AND user_id = ?2",
                     params![id, user_id],
                     sync_from_row,
@@ -573,7 +644,7 @@ impl BankStore for SqliteStore {
         self.pools
             .read(move |c| {
                 let mut st = c.prepare_cached(
-                    "SELECT id, started_at, finished_at, status, accounts, added, error FROM bank_syncs \
+                    "SELECT id, started_at, finished_at, status, accounts, added, error, warnings FROM bank_syncs \
                      WHERE user_id = ?1 ORDER BY id DESC LIMIT ?2",
                 )?;
                 let rows = st.query_map(params![user_id, limit], sync_from_row)?;

@@ -65,10 +65,26 @@ pub struct BankAccount {
     pub balance: Option<Won>,
     pub available: Option<Won>,
     pub product_name: String,
+    /// When the account last synced successfully.
     pub last_synced_at: Option<DateTime<Utc>>,
     pub synced_through: Option<NaiveDate>,
-    /// `never`, `ok`, `disconnected` (the bank no longer reports it) or an error code.
+    /// `never`, `ok`, `pending`, `disconnected` (the bank no longer reports it),
+    /// `maintenance` (its bank was under maintenance at the last sync) or an error code.
     pub sync_status: String,
+    /// When a sync last tried the account (successfully or not).
+    pub sync_attempted_at: Option<DateTime<Utc>>,
+    /// What the last sync of the account warned about (a code such as `paging_empty_key`).
+    pub sync_warning: Option<String>,
+    /// Dates of the last balance answer; `None` when the bank gave none (`"00000000"`).
+    pub dates: BalanceDates,
+}
+
+/// Dates a balance answer may carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BalanceDates {
+    pub account_issue_date: Option<NaiveDate>,
+    pub maturity_date: Option<NaiveDate>,
+    pub last_tran_date: Option<NaiveDate>,
 }
 
 /// A transaction ready to store (already categorised).
@@ -89,6 +105,8 @@ pub struct NewBankTxn {
     pub category: String,
     pub category_source: String,
     pub rule_id: Option<i64>,
+    /// Dated outside the period the sync asked for (stored, but flagged).
+    pub out_of_period: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -109,6 +127,8 @@ pub struct BankTxn {
     pub category_source: String,
     pub rule_id: Option<i64>,
     pub manual: bool,
+    /// Dated outside the period the sync that stored it asked for.
+    pub out_of_period: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -140,6 +160,9 @@ pub struct SyncRecord {
     pub accounts: u32,
     pub added: u64,
     pub error: Option<String>,
+    /// Codes of what the sync warned about (e.g. `paging_empty_key`, `out_of_period`,
+    /// `bank_maintenance`, `disconnected`), each once.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

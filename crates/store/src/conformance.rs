@@ -43,6 +43,7 @@ macro_rules! conformance_tests {
             bank_links_accounts_and_scoping,
             syncs_are_recorded_when_they_start_and_finish,
             bank_transactions_are_stored_once,
+            account_sync_status_flags_and_unlinking,
             category_changes_keep_manual_filings,
             rules_keep_an_order,
             tran_id_sequences_never_repeat,
@@ -1106,6 +1107,7 @@ fn txn(d: u32, memo: &str, amount: i64, ordinal: u32) -> NewBankTxn {
         category: "etc".into(),
         category_source: "default".into(),
         rule_id: None,
+        out_of_period: false,
     }
 }
 
@@ -1244,7 +1246,13 @@ pub async fn bank_links_accounts_and_scoping<S: Store>(store: Arc<S>) {
             .expect("update")
     );
     store
-        .record_balance(again[0].id, Won::new(5000), Won::new(4000), "자유입출금")
+        .record_balance(
+            again[0].id,
+            Won::new(5000),
+            Won::new(4000),
+            "자유입출금",
+            BalanceDates::default(),
+        )
         .await
         .expect("balance");
     let acc = store
@@ -1443,7 +1451,7 @@ pub async fn bank_transactions_are_stored_once<S: Store>(store: Arc<S>) {
         last_before_3
     );
     store
-        .finish_account_sync(acc.id, Some(day(3)), "ok", Utc::now())
+        .finish_account_sync(acc.id, Some(day(3)), "ok", None, Utc::now())
         .await
         .expect("finish");
     assert_eq!(
@@ -1454,6 +1462,159 @@ pub async fn bank_transactions_are_stored_once<S: Store>(store: Arc<S>) {
             .synced_through,
         Some(day(3))
     );
+}
+
+/// What an account's status shows: the last success and the last attempt apart, the warning,
+/// the balance's dates (none when the bank gave none), flagged rows, sync warnings, and an
+/// account unlinked alone staying hidden until a new link.
+pub async fn account_sync_status_flags_and_unlinking<S: Store>(store: Arc<S>) {
+    let a = plain_user(&*store, "a@x.kr").await;
+    let b = plain_user(&*store, "b@x.kr").await;
+    let fins = ["100000000000000000000001", "100000000000000000000002"];
+    let accs = linked_accounts(&*store, &a, &fins).await;
+    let acc = accs[0].clone();
+    let issued = day(2);
+    store
+        .record_balance(
+            acc.id,
+            Won::new(50_000_000),
+            Won::new(10_000_000),
+            "알뜰자유적립",
+            BalanceDates {
+                account_issue_date: Some(issued),
+                maturity_date: None,
+                last_tran_date: None,
+            },
+        )
+        .await
+        .expect("balance");
+    let ok_at = Utc::now() - Duration::hours(1);
+    store
+        .finish_account_sync(acc.id, Some(day(3)), "ok", Some("paging_empty_key"), ok_at)
+        .await
+        .expect("finish");
+    let failed_at = Utc::now();
+    store
+        .finish_account_sync(acc.id, None, "A0002", None, failed_at)
+        .await
+        .expect("finish");
+    let got = store.bank_account(a.id, acc.id).await.expect("account");
+    assert_eq!(got.available, Some(Won::new(10_000_000)));
+    assert_eq!(got.dates.account_issue_date, Some(issued));
+    assert_eq!(got.dates.maturity_date, None);
+    assert_eq!(got.sync_status, "A0002");
+    assert_eq!(
+        got.synced_through,
+        Some(day(3)),
+        "a failure keeps the last success"
+    );
+    assert_eq!(
+        got.last_synced_at.map(|t| t.timestamp_millis()),
+        Some(ok_at.timestamp_millis())
+    );
+    assert_eq!(
+        got.sync_attempted_at.map(|t| t.timestamp_millis()),
+        Some(failed_at.timestamp_millis())
+    );
+    assert_eq!(got.sync_warning, None, "the warning is the last attempt's");
+
+    let mut flagged = txn(1, "오픈은행", 10, 0);
+    flagged.out_of_period = true;
+    store
+        .insert_bank_transactions(acc.id, vec![flagged, txn(2, "GS25", 5, 0)])
+        .await
+        .expect("insert");
+    let page = store
+        .bank_transactions(
+            a.id,
+            acc.id,
+            TxnFilter {
+                per_page: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("page");
+    let flags: Vec<(String, bool)> = page
+        .items
+        .iter()
+        .map(|t| (t.memo.clone(), t.out_of_period))
+        .collect();
+    assert!(flags.contains(&("오픈은행".to_string(), true)), "{flags:?}");
+    assert!(flags.contains(&("GS25".to_string(), false)), "{flags:?}");
+
+    let started = store.begin_sync(a.id, Utc::now()).await.expect("begin");
+    let done = SyncRecord {
+        finished_at: Some(Utc::now()),
+        status: "warning".into(),
+        warnings: vec!["paging_empty_key".into(), "out_of_period".into()],
+        ..started.clone()
+    };
+    store.finish_sync(a.id, done).await.expect("finish");
+    assert_eq!(
+        store
+            .sync_record(a.id, started.id)
+            .await
+            .expect("record")
+            .warnings,
+        vec!["paging_empty_key".to_string(), "out_of_period".to_string()]
+    );
+
+    // Unlinking one account: another login cannot, the owner can; it stays hidden through a
+    // sync's upsert, and comes back with a new link.
+    assert!(matches!(
+        store.unlink_bank_account(b.id, acc.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .unlink_bank_account(a.id, acc.id)
+        .await
+        .expect("unlink");
+    assert!(matches!(
+        store.unlink_bank_account(a.id, acc.id).await,
+        Err(StoreError::NotFound)
+    ));
+    let link = store.bank_link(a.id).await.expect("link").expect("some");
+    let reported = store
+        .upsert_bank_accounts(
+            a.id,
+            link.id,
+            fins.iter().map(|f| account_info(f)).collect(),
+        )
+        .await
+        .expect("upsert");
+    assert_eq!(
+        reported.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![accs[1].id],
+        "an unlinked account is not synced"
+    );
+    let shown = store.bank_accounts(a.id).await.expect("accounts");
+    assert_eq!(
+        shown.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![accs[1].id]
+    );
+    assert_eq!(
+        shown[0].sync_status, "never",
+        "the other one is not disconnected"
+    );
+    let again = linked_accounts(&*store, &a, &fins).await;
+    assert_eq!(
+        again.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![acc.id, accs[1].id],
+        "a new link brings it back with the same id (its history kept)"
+    );
+    let page = store
+        .bank_transactions(
+            a.id,
+            acc.id,
+            TxnFilter {
+                per_page: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("history kept");
+    assert_eq!(page.total, 2);
 }
 
 pub async fn category_changes_keep_manual_filings<S: Store>(store: Arc<S>) {

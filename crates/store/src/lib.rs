@@ -222,6 +222,7 @@ pub trait BankStore: Send + Sync {
         balance: ginkgo_domain::Won,
         available: ginkgo_domain::Won,
         product_name: &str,
+        dates: BalanceDates,
     ) -> StoreResult<()>;
     /// The balance after the last stored transaction of the account dated before `date`.
     async fn bank_balance_before(
@@ -235,13 +236,20 @@ pub trait BankStore: Send + Sync {
         account_id: BankAccountId,
         rows: Vec<NewBankTxn>,
     ) -> StoreResult<u64>;
+    /// Records the end of an account's sync at `now`: a success gives `synced_through` (and
+    /// becomes `last_synced_at`); a failure (`None`) keeps the last success's time and date.
+    /// `warning` replaces the previous one.
     async fn finish_account_sync(
         &self,
         account_id: BankAccountId,
         synced_through: Option<NaiveDate>,
         status: &str,
+        warning: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// The customer unlinks one account: it is hidden and never synced again (its history and
+    /// the login's rules are kept) until a new link completes. `NotFound` for another login's.
+    async fn unlink_bank_account(&self, user_id: UserId, id: BankAccountId) -> StoreResult<()>;
     /// Records a sync that starts now (`running`, no `finished_at`). Called by the holder of the
     /// login's sync lease, so any other `running` record of the login belongs to a sync whose
     /// process died: those are closed as `interrupted` first.

@@ -69,7 +69,7 @@ async fn refresh_and_client_credentials_work_through_the_client() {
     );
     let refresh = token.refresh_token.expect("refresh token");
     let renewed = client
-        .refresh_token(refresh.expose())
+        .refresh_token(refresh.expose(), "inquiry login")
         .await
         .expect("renewed");
     assert_ne!(renewed.access_token, token.access_token);
@@ -80,7 +80,7 @@ async fn refresh_and_client_credentials_work_through_the_client() {
             .is_ok()
     );
     let bad = client
-        .refresh_token("nonsense")
+        .refresh_token("nonsense", "login")
         .await
         .expect_err("rejected");
     assert!(bad.needs_relink(), "{bad:?}");
@@ -269,7 +269,10 @@ async fn a_code_exchange_that_may_have_reached_the_bank_is_not_sent_again() {
         ..Faults::default()
     });
     let before = ts.handle.requests_received();
-    let err = client.refresh_token("whatever").await.expect_err("503");
+    let err = client
+        .refresh_token("whatever", "login")
+        .await
+        .expect_err("503");
     assert!(err.is_transient(), "{err:?}");
     assert_eq!(ts.handle.requests_received() - before, 1);
     // Inquiries and the institution grant are still retried through the same 503.

@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/bank/syncs", get(syncs))
         .route("/api/v1/bank/syncs/{id}", get(sync_record))
         .route("/api/v1/bank/accounts", get(accounts))
+        .route(
+            "/api/v1/bank/accounts/{id}",
+            axum::routing::delete(unlink_account),
+        )
         .route("/api/v1/bank/accounts/{id}/transactions", get(transactions))
         .route("/api/v1/bank/transactions/{id}/category", put(refile))
 }
@@ -200,6 +204,9 @@ pub struct SyncView {
     pub added: u64,
     #[schema(example = json!(null))]
     pub error: Option<String>,
+    /// Warning codes (see `SyncOutcome.warnings`).
+    #[schema(example = json!(["paging_empty_key"]))]
+    pub warnings: Vec<String>,
 }
 
 impl From<SyncRecord> for SyncView {
@@ -212,6 +219,7 @@ impl From<SyncRecord> for SyncView {
             accounts: s.accounts,
             added: s.added,
             error: s.error,
+            warnings: s.warnings,
         }
     }
 }
@@ -262,18 +270,64 @@ pub struct BankAccountView {
     pub balance: Option<i64>,
     #[schema(example = 2_480_000)]
     pub available: Option<i64>,
+    /// The last successful sync of the account.
     #[schema(example = "2026-11-20T00:05:03Z")]
     pub last_synced_at: Option<DateTime<Utc>>,
+    /// The last sync attempt (successful or not).
+    #[schema(example = "2026-11-20T00:05:03Z")]
+    pub sync_attempted_at: Option<DateTime<Utc>>,
     /// `never`, `ok`, `pending`, `disconnected` (the bank no longer reports the account: its
-    /// history stays, it is not synced until linked again), or an error code.
+    /// history stays, it is not synced until linked again), `maintenance`, or an error code.
     #[schema(example = "ok")]
     pub sync_status: String,
     /// `active` or `relink_needed`.
     #[schema(example = "active")]
     pub link_status: String,
+    /// What to show, every case told apart: `syncing` (a sync of the link is running), `synced`
+    /// (see `last_synced_at`), `failed` (see `failure` and `sync_attempted_at`),
+    /// `relink_needed` (the link must be renewed: reconnect), `maintenance` (the bank was
+    /// under maintenance: skipped), `disconnected`, or `pending` (never synced yet).
+    #[schema(example = "synced")]
+    pub status: String,
+    /// The error code of a failed last sync.
+    #[schema(example = json!(null))]
+    pub failure: Option<String>,
+    /// What the last sync warned about (a code of `SyncOutcome.warnings`).
+    #[schema(example = json!(null))]
+    pub sync_warning: Option<String>,
+    /// Dates of the last balance answer; `null` when the bank gave none.
+    #[schema(example = json!(null))]
+    pub account_issue_date: Option<NaiveDate>,
+    #[schema(example = json!(null))]
+    pub maturity_date: Option<NaiveDate>,
+    #[schema(example = json!(null))]
+    pub last_tran_date: Option<NaiveDate>,
 }
 
-fn account_view(a: BankAccount, link_status: &str) -> BankAccountView {
+/// The one status an account shows (see [`BankAccountView::status`]).
+fn account_status(
+    a: &BankAccount,
+    link_status: &str,
+    syncing: bool,
+) -> (&'static str, Option<String>) {
+    if link_status == "relink_needed" {
+        return ("relink_needed", None);
+    }
+    if syncing {
+        return ("syncing", None);
+    }
+    match a.sync_status.as_str() {
+        "ok" => ("synced", None),
+        "never" | "pending" => ("pending", None),
+        "disconnected" => ("disconnected", None),
+        "maintenance" => ("maintenance", None),
+        "relink_needed" => ("relink_needed", None),
+        other => ("failed", Some(other.to_string())),
+    }
+}
+
+fn account_view(a: BankAccount, link_status: &str, syncing: bool) -> BankAccountView {
+    let (status, failure) = account_status(&a, link_status, syncing);
     BankAccountView {
         id: a.id,
         bank_name: a.bank_name,
@@ -282,8 +336,15 @@ fn account_view(a: BankAccount, link_status: &str) -> BankAccountView {
         balance: a.balance.map(|b| b.get()),
         available: a.available.map(|b| b.get()),
         last_synced_at: a.last_synced_at,
+        sync_attempted_at: a.sync_attempted_at,
         sync_status: a.sync_status,
         link_status: link_status.to_string(),
+        status: status.to_string(),
+        failure,
+        sync_warning: a.sync_warning,
+        account_issue_date: a.dates.account_issue_date,
+        maturity_date: a.dates.maturity_date,
+        last_tran_date: a.dates.last_tran_date,
     }
 }
 
@@ -297,9 +358,39 @@ pub async fn accounts(
     let link = state.store().bank_link(user.user_id).await?;
     let status = link.map(|l| l.status).unwrap_or_else(|| "unlinked".into());
     let list = state.store().bank_accounts(user.user_id).await?;
+    let syncing = state
+        .store()
+        .syncs(user.user_id, 1)
+        .await?
+        .first()
+        .is_some_and(|s| s.status == "running");
     Ok(Json(
-        list.into_iter().map(|a| account_view(a, &status)).collect(),
+        list.into_iter()
+            .map(|a| account_view(a, &status, syncing))
+            .collect(),
     ))
+}
+
+/// Unlink one account: it disappears from the list and is no longer synced. Its stored
+/// transactions and the login's category rules are kept (hidden with it); linking the bank
+/// again and choosing the account brings it back with its history.
+#[utoipa::path(delete, path = "/api/v1/bank/accounts/{id}", tag = "bank", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Bank account id")),
+    responses((status = 204, description = "Unlinked"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn unlink_account(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .store()
+        .unlink_bank_account(user.user_id, id)
+        .await
+        .map_err(|e| match e {
+            ginkgo_store::StoreError::NotFound => ApiError::not_found("no such bank account"),
+            other => other.into(),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -346,6 +437,10 @@ pub struct TxnView {
     /// The rule that set the category, when one did.
     #[schema(example = json!(null))]
     pub rule_id: Option<i64>,
+    /// Dated outside the period the sync that stored it asked for (the testbed echoes canned
+    /// rows whatever the period): shown, but flagged.
+    #[schema(example = false)]
+    pub out_of_period: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -372,6 +467,7 @@ pub fn txn_view(t: BankTxn) -> TxnView {
         category: t.category,
         category_source: t.category_source,
         rule_id: t.rule_id,
+        out_of_period: t.out_of_period,
     }
 }
 

@@ -726,6 +726,7 @@ async fn sql_metacharacters(app: &TestApp, a: &Party, b: &Party, operator: &str)
                 category: "cafe".into(),
                 category_source: "dictionary".into(),
                 rule_id: None,
+                out_of_period: false,
             })
             .collect();
         let added = app

@@ -15,12 +15,17 @@ pub struct Bank {
 }
 
 pub async fn start_sandbox(history_days: u32) -> Bank {
-    let config = SandboxConfig {
+    start_sandbox_with(SandboxConfig {
         users: 2,
         history_days,
         seed: 424_242,
         ..SandboxConfig::default()
-    };
+    })
+    .await
+}
+
+/// A sandbox of `config` on a free port.
+pub async fn start_sandbox_with(config: SandboxConfig) -> Bank {
     let sandbox = tokio::task::spawn_blocking(move || Sandbox::new(config))
         .await
         .expect("task")
@@ -66,6 +71,8 @@ pub fn configure_bank(c: &mut ginkgo_server::Config, bank_base: &str, base: &str
     c.bank.redirect_uri = format!("{base}/api/v1/bank/callback");
     c.bank.institution_code = defaults.client_use_code.clone();
     c.bank.token_key = ginkgo_server::config::Secret::new("bank-token-key-bank-token-key-1234567");
+    // Tests of the first sync on link turn it back on; the others sync when they say so.
+    c.bank.sync_on_link = false;
 }
 
 /// [`app_with_bank_at`] with a last word on the configuration.

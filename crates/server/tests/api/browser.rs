@@ -1234,6 +1234,7 @@ async fn bank_account_names_and_memos_containing_markup_show_as_text_and_never_r
                 category: "cafe".into(),
                 category_source: "dictionary".into(),
                 rule_id: None,
+                out_of_period: false,
             }],
         )
         .await
