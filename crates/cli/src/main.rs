@@ -72,6 +72,11 @@ enum Command {
         /// Sandbox configuration (TOML): users, seed, history, redirect URIs, faults.
         #[arg(long)]
         sandbox_config: Option<PathBuf>,
+        /// `realistic` (the generator, the default) or `testbed` (answers shaped as the real
+        /// KFTC testbed's: canned rows whatever the period, "00000000" dates, Y with an empty
+        /// key …); overrides the configuration's `profile`.
+        #[arg(long)]
+        profile: Option<ginkgo_sandbox::Profile>,
     },
 }
 
@@ -195,8 +200,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Sandbox {
             listen,
             sandbox_config,
+            profile,
         } => {
-            let config: ginkgo_sandbox::SandboxConfig = match sandbox_config {
+            let mut config: ginkgo_sandbox::SandboxConfig = match sandbox_config {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
                         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -206,12 +212,15 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 }
                 None => ginkgo_sandbox::SandboxConfig::default(),
             };
+            if let Some(profile) = profile {
+                config.profile = profile;
+            }
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             println!(
-                "Open Banking sandbox on http://{listen}/ (client_id {}, institution {})",
-                config.client_id, config.client_use_code
+                "Open Banking sandbox on http://{listen}/ (client_id {}, institution {}, profile {:?})",
+                config.client_id, config.client_use_code, config.profile
             );
             ginkgo_sandbox::serve(config, listener, shutdown_signal()).await?;
         }

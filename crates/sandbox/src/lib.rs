@@ -20,7 +20,30 @@
 //! | `GET/POST /_sandbox/faults` | Read / replace the [`Faults`] (JSON). Local admin, unauthenticated: bind the sandbox to loopback. |
 //! | `POST /_sandbox/revoke` | `{"user_seq_no": "…"}`: revokes every token issued to the user so far (the user withdrew consent at the center); API calls then answer O0002 and refreshes O0014. |
 //! | `POST /_sandbox/accounts/{fintech_use_num}/rows` | "The bank got new transactions": appends rows (a JSON list of transaction-list rows; `after_balance_amt` is computed, except for `기타` rows, whose given balance tells the direction) after the account's last row. |
+//! | `GET /v2.0/bank/status` | The participating banks' availability (`bank_status` `Y`/`N`; the real field set is unconfirmed), `N` for `Faults::maintenance_banks`. |
+//! | `GET/POST /_sandbox/profile` | Read / switch the profile: `{"profile": "realistic"\|"testbed", "testbed_paging": "empty_key"\|"constant_key"}`. |
 //! | `GET /_sandbox/health` | `ok`. |
+//!
+//! # Profiles and the testbed fidelity checklist
+//!
+//! `realistic` (default) is the generator. `testbed` (`ginkgo sandbox --profile testbed`,
+//! [`SandboxConfig::profile`], [`SandboxHandle::set_profile`]) answers the shapes logged from the
+//! real KFTC testbed in 2022–2023 (OPENBANKING.md §8.1; a logged balance answer with
+//! `balance_amt "50000000"`, `available_amt "10000000"` and three `"00000000"` dates was found
+//! again in public code while writing this). One test per shape, in `tests/sandbox/testbed.rs`:
+//!
+//! | shape | test |
+//! |---|---|
+//! | balance dates `"00000000"`, `available_amt` ≠ `balance_amt`, `bank_tran_date` `20190101`, `bank_code_tran` `097` | `balance_dates_are_eight_zeros_and_available_differs_from_balance` |
+//! | some numbers unquoted (`balance_amt`, `page_record_cnt`, `tran_amt`) | `some_numbers_come_unquoted_and_are_accepted` |
+//! | `next_page_yn "Y"` with an empty key | `the_list_says_more_with_an_empty_key_and_the_client_stops_there` |
+//! | canned rows echoed whatever `from_date`/`to_date`, identical rows, `after_balance_amt` still | `canned_rows_are_echoed_whatever_the_period_identical_and_with_a_still_balance` |
+//! | a key that never changes (same page every time) | `a_constant_key_is_answered_with_the_same_page_and_the_client_ends` |
+//! | nothing registered: `A0002` / `818` | `nothing_registered_answers_a0002_with_818` |
+//! | `bank/status` | `bank_status_lists_the_banks_and_those_under_maintenance` |
+//! | refresh without `scope` refused (`O0001`; the real rule is unconfirmed, the profile is strict) | `a_refresh_without_scope_is_refused_and_the_client_always_sends_it` |
+//!
+//! Ginkgo's side of each shape is tested over HTTP in the server's `tests/api/bank_testbed.rs`.
 //!
 //! # Redirect URIs
 //!

@@ -835,7 +835,7 @@ async fn sync_inner(
         {
             return Err(unlinked());
         }
-        if down.iter().any(|b| *b == account.bank_code) {
+        if down.contains(&account.bank_code) {
             store
                 .finish_account_sync(
                     account.id,

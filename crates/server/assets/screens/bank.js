@@ -35,12 +35,76 @@ function linkButton(label, primary = true) {
   return a;
 }
 
+/// The one status line of an account: what its status field says, in words, with its time.
+function statusLine(b) {
+  const when = (ts) => (ts ? dateTime(ts) : '–');
+  switch (b.status) {
+    case 'synced': return t('bank.syncedAt', { at: when(b.last_synced_at) });
+    case 'syncing': return t('bank.state.syncingLine');
+    case 'failed': return t('bank.state.failedLine', { reason: failureReason(b.failure), at: when(b.sync_attempted_at) });
+    case 'relink_needed': return t('bank.state.relinkLine');
+    case 'maintenance': return t('bank.state.maintenanceLine', { at: when(b.sync_attempted_at) });
+    case 'disconnected': return t('bank.state.disconnectedLine');
+    default: return t('bank.state.pendingLine');
+  }
+}
+
+function failureReason(code) {
+  return t(`bank.fail.${code}`, null) || t('bank.fail.generic', { code: code || '?' });
+}
+
+function unlinkDialog(app, account, status) {
+  // A native modal dialog: it traps focus, Escape closes it, and it says what unlinking does.
+  const title = h('h2', { id: `unlink-title-${account.id}` }, t('bank.unlinkOne.title', { name: account.account_alias || account.bank_name }));
+  const confirm = button(t('bank.unlinkOne.confirm'), { class: 'btn btn-danger', 'data-testid': 'unlink-confirm', value: 'confirm' });
+  const cancel = button(t('bank.unlinkOne.cancel'), { class: 'btn', value: 'cancel' });
+  const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': title.id, 'data-testid': 'unlink-dialog' },
+    title,
+    h('p', {}, t('bank.unlinkOne.body1')),
+    h('ul', { class: 'steps' }, h('li', {}, t('bank.unlinkOne.history')), h('li', {}, t('bank.unlinkOne.rules')), h('li', {}, t('bank.unlinkOne.back'))),
+    h('p', { class: 'muted' }, t('bank.unlinkOne.center')),
+    h('div', { class: 'actions' }, confirm, cancel));
+  cancel.addEventListener('click', () => dialog.close());
+  confirm.addEventListener('click', async () => {
+    confirm.disabled = true;
+    try {
+      await del(`/api/v1/bank/accounts/${encodeURIComponent(account.id)}`);
+      dialog.close();
+      app.navigate('/bank?unlinked=1', { replace: true });
+    } catch (e) {
+      dialog.close();
+      status.replaceChildren(notice('error', e instanceof ApiError && e.code ? bankError(e.code) : errorText(e)));
+      confirm.disabled = false;
+    }
+  });
+  return dialog;
+}
+
+/// Waits while the login's newest sync runs (the first sync after linking starts on its own),
+/// then shows the page again with what it found.
+async function follow(app, status) {
+  const deadline = Date.now() + 15 * 60 * 1000;
+  for (;;) {
+    const list = await getOr('/api/v1/bank/syncs', []);
+    const last = list && list[0];
+    if (!last || last.status !== 'running' || Date.now() > deadline) return;
+    status.replaceChildren(notice('info', t('bank.syncing')));
+    await new Promise((done) => { setTimeout(done, 1000); });
+    if (!document.body.contains(status)) return;
+    if ((await getOr('/api/v1/bank/syncs', [])).find((r) => r.id === last.id && r.status !== 'running')) {
+      app.rerender();
+      return;
+    }
+  }
+}
+
 export async function list({ app, query }) {
   const messages = [];
   if (query.get('linked')) messages.push(notice('success', t('bank.linked')));
+  if (query.get('unlinked')) messages.push(notice('success', t('bank.unlinkOne.done')));
   if (query.get('error')) messages.push(notice('error', bankError(query.get('error'))));
   const accounts = await getOr('/api/v1/bank/accounts', null);
-  const status = h('div', { 'aria-live': 'polite' }, messages);
+  const status = h('div', { 'aria-live': 'polite', 'data-testid': 'bank-status' }, messages);
   if (!accounts || accounts.length === 0) {
     return {
       title: t('bank.title'),
@@ -54,6 +118,7 @@ export async function list({ app, query }) {
       let r = await post('/api/v1/bank/sync', {});
       let added = (r.accounts || []).reduce((n, x) => n + Number(x.added || 0), 0);
       let warning = r.status === 'warning';
+      let partial = r.status === 'partial' || r.status === 'failed';
       if (r.status === 'running' && r.sync_id) {
         // A long sync goes on without this request: follow its record until it ends.
         status.replaceChildren(notice('info', t('bank.syncing')));
@@ -63,19 +128,20 @@ export async function list({ app, query }) {
           r = await get(`/api/v1/bank/syncs/${encodeURIComponent(r.id || r.sync_id)}`);
         } while (r.status === 'running' && Date.now() < deadline);
         if (r.status === 'running') throw new ApiError(0, 'sync_running', t('bank.err.sync_running'));
-        if (!['ok', 'warning', 'partial'].includes(r.status)) throw new ApiError(0, r.status === 'relink_needed' ? 'relink_needed' : 'bank_error', r.error || r.status);
+        if (!['ok', 'warning', 'partial', 'failed'].includes(r.status)) throw new ApiError(0, r.status === 'relink_needed' ? 'relink_needed' : 'bank_error', r.error || r.status);
         added = Number(r.added || 0);
         warning = r.status === 'warning';
+        partial = r.status === 'partial' || r.status === 'failed';
       }
-      app.navigate(`/bank?synced=${added}${warning ? '&warning=1' : ''}`, { replace: true });
+      app.navigate(`/bank?synced=${added}${warning ? '&warning=1' : ''}${partial ? '&partial=1' : ''}`, { replace: true });
     } catch (e) {
       status.replaceChildren(notice('error', e instanceof ApiError && e.code ? bankError(e.code) : errorText(e)));
       sync.disabled = false;
     }
   });
   if (query.get('synced') !== null) messages.push(notice('success', t('bank.synced', { n: query.get('synced') })));
-  if (query.get('warning')) messages.push(notice('error', t('bank.syncWarning')));
-  status.replaceChildren(...messages);
+  if (query.get('partial')) messages.push(notice('error', t('bank.syncPartial')));
+  if (query.get('warning')) messages.push(notice('info', t('bank.syncWarning')));
   const unlink = button(t('bank.unlink'), { class: 'btn btn-danger', 'data-testid': 'bank-unlink' });
   unlink.addEventListener('click', async () => {
     if (!window.confirm(t('bank.unlink.confirm'))) return;
@@ -86,24 +152,44 @@ export async function list({ app, query }) {
       status.replaceChildren(notice('error', errorText(e)));
     }
   });
+  // Only figures the data supports: an account that never synced counts as nothing, and says so.
   const total = accounts.reduce((n, x) => n + Number(x.balance || 0), 0);
-  if (accounts.some((x) => x.link_status === 'relink_needed')) messages.push(notice('error', t('bank.err.relink_needed')));
+  const relink = accounts.some((x) => x.link_status === 'relink_needed');
+  const reconnect = relink ? h('div', { class: 'notice notice-error', 'data-testid': 'relink-notice' },
+    h('p', {}, t('bank.err.relink_needed')), h('p', { class: 'muted' }, t('bank.reconnect.keeps')),
+    linkButton(t('bank.reconnect'))) : null;
+  if (reconnect) reconnect.querySelector('a').setAttribute('data-testid', 'reconnect');
   status.replaceChildren(...messages);
-  return {
-    title: t('bank.title'),
-    node: page(t('bank.title'), status,
-      h('div', { class: 'hero' }, h('span', { class: 'hero-label' }, t('summary.bankTotal')), h('strong', { class: 'hero-value' }, won(total))),
-      h('div', { class: 'actions' }, sync, linkButton(t('bank.link.more'), false), unlink),
-      card(t('summary.bank'), h('ul', { class: 'account-list', 'data-testid': 'bank-accounts' }, accounts.map((b) => h('li', {},
-        a(`/bank/${b.id}`, { class: 'account-row' },
-          h('span', { class: 'account-main' },
-            h('span', { class: 'account-name' }, b.account_alias || b.bank_name),
-            h('span', { class: 'account-sub' }, `${b.bank_name} · ${b.account_num_masked}`),
-            h('span', { class: 'account-sub' }, t('bank.syncedAt', { at: dateTime(b.last_synced_at) }), ' ',
-              h('span', { class: `badge badge-${b.sync_status}` }, t(`bank.status.${b.sync_status}`, null) || b.sync_status),
-              b.link_status === 'relink_needed' ? h('span', { class: 'badge badge-relink_needed' }, t('bank.status.relink_needed')) : null)),
-          h('span', { class: 'account-amount' }, b.balance === null ? '–' : won(b.balance)))))))),
-  };
+  const dialogs = [];
+  const rows = accounts.map((b) => {
+    const dialog = unlinkDialog(app, b, status);
+    dialogs.push(dialog);
+    const open = button(t('bank.unlinkOne'), { class: 'btn btn-sm', 'data-testid': 'unlink-account', 'aria-label': t('bank.unlinkOne.label', { name: b.account_alias || b.bank_name }) });
+    open.addEventListener('click', () => dialog.showModal());
+    const warn = b.sync_warning && b.status === 'synced' ? h('span', { class: 'account-sub muted', 'data-testid': 'account-warning' }, t(`bank.warn.${b.sync_warning}`, null) || b.sync_warning) : null;
+    return h('li', { class: 'account-item', 'data-status': b.status },
+      a(`/bank/${b.id}`, { class: 'account-row' },
+        h('span', { class: 'account-main' },
+          h('span', { class: 'account-name' }, b.account_alias || b.bank_name),
+          h('span', { class: 'account-sub' }, `${b.bank_name} · ${b.account_num_masked}`),
+          h('span', { class: 'account-sub' },
+            h('span', { class: `badge badge-${b.status}`, 'data-testid': 'account-state' }, t(`bank.state.${b.status}`, null) || b.status), ' ',
+            h('span', { 'data-testid': 'account-state-line' }, statusLine(b))),
+          warn),
+        h('span', { class: 'account-amount' }, b.balance === null ? '–' : won(b.balance))),
+      open);
+  });
+  const node = page(t('bank.title'), status, reconnect,
+    h('div', { class: 'hero' }, h('span', { class: 'hero-label' }, t('summary.bankTotal')), h('strong', { class: 'hero-value' }, won(total)),
+      accounts.some((x) => x.status !== 'synced') ? h('span', { class: 'hero-label', 'data-testid': 'bank-total-stale' }, t('bank.totalStale')) : null),
+    h('div', { class: 'actions' }, sync, linkButton(t('bank.link.more'), false), unlink),
+    card(t('summary.bank'), h('ul', { class: 'account-list', 'data-testid': 'bank-accounts' }, rows)),
+    ...dialogs);
+  if (accounts.some((x) => x.status === 'syncing')) {
+    sync.disabled = true;
+    setTimeout(() => { follow(app, status).catch(() => {}); }, 0);
+  }
+  return { title: t('bank.title'), node };
 }
 
 export async function detail({ app, params, query }) {
@@ -159,7 +245,8 @@ export async function detail({ app, params, query }) {
     });
     const signed = x.direction === 'in' ? x.amount : -x.amount;
     return h('tr', { 'data-id': x.id, 'data-memo': x.memo },
-      cell(h('span', {}, date(x.date), h('br'), h('small', { class: 'muted' }, /^\d{6}$/.test(x.time || '') ? `${x.time.slice(0, 2)}:${x.time.slice(2, 4)}` : (x.time || '')))),
+      cell(h('span', {}, date(x.date), h('br'), h('small', { class: 'muted' }, /^\d{6}$/.test(x.time || '') ? `${x.time.slice(0, 2)}:${x.time.slice(2, 4)}` : (x.time || '')),
+        x.out_of_period ? h('span', { class: 'badge badge-maintenance', title: t('bank.outOfPeriod.hint'), 'data-testid': 'out-of-period' }, t('bank.outOfPeriod')) : null)),
       cell(x.memo, { class: 'memo strong' }),
       cell(h('span', {}, sel, x.category_source ? h('small', { class: 'muted source' }, t(`bank.source.${x.category_source}`, null) || x.category_source) : null)),
       cell(`${signed > 0 ? '+' : ''}${won(signed)}`, { class: `num ${signed > 0 ? 'in' : 'out'}` }),

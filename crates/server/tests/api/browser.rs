@@ -1302,3 +1302,163 @@ async fn bank_account_names_and_memos_containing_markup_show_as_text_and_never_r
     assert_eq!(on_rules["imgs"], 0, "{on_rules}");
     b.quit().await;
 }
+
+/// Every status an account can show, in Korean and English: synced, syncing (followed to its
+/// end), failed with its reason and time, under maintenance, relink needed with a reconnect
+/// button (never beside "synced"), and the unlink dialog saying what happens to the history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bank_statuses_never_lie_in_korean_and_english() {
+    if !browser_available("bank statuses") {
+        return;
+    }
+    let bank = crate::bank::start_sandbox_with(ginkgo_sandbox::SandboxConfig {
+        users: 2,
+        history_days: 30,
+        seed: 424_242,
+        profile: ginkgo_sandbox::Profile::Testbed,
+        ..ginkgo_sandbox::SandboxConfig::default()
+    })
+    .await;
+    let app = crate::bank::app_with_bank_tweaked(&bank, |c| {
+        c.bank.sync_on_link = true;
+        c.bank.sync_wait_seconds = 0;
+    })
+    .await;
+    app.create_user("s@test.kr", Role::Customer, None).await;
+    let token = app.token("s@test.kr").await;
+    // User 1 of the sandbox: two accounts with canned answers, one without (A0002/818).
+    let callback = crate::bank::consent(&app, &bank, &token, 1).await;
+    assert_eq!(
+        crate::bank::follow_callback(&app, &callback).await,
+        "/bank?linked=1"
+    );
+    let b = Browser::start(PHONE.0, PHONE.1).await;
+    b.login(&app, "s@test.kr").await;
+    b.goto(&app.url("/bank?linked=1")).await;
+    // The first sync started by itself; the page follows it and shows the outcome.
+    b.wait_js(
+        "the first sync's outcome",
+        "return Array.from(document.querySelectorAll('[data-testid=account-state]')).some((e) => e.textContent === '동기화 실패');",
+        json!([]),
+    )
+    .await;
+    let states = b.texts("[data-testid=account-state]").await;
+    assert_eq!(
+        states.iter().filter(|s| *s == "동기화됨").count(),
+        2,
+        "{states:?}"
+    );
+    let lines = b.texts("[data-testid=account-state-line]").await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("은행(참가기관)이 이 계좌의 정보를 주지 않았습니다")),
+        "the reason, in Korean: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("최근 동기화:")),
+        "{lines:?}"
+    );
+    assert!(b.horizontal_overflow().await <= 0, "comfortable at 375 px");
+    b.screenshot("bank-statuses-phone").await;
+
+    // A bank under maintenance, and a sync slow enough to be seen running.
+    let accounts = api_get(&app, &token, "/api/v1/bank/accounts").await;
+    let down = bank.handle.users()[1].accounts[0].bank_code_std.to_string();
+    bank.handle.set_faults(ginkgo_sandbox::Faults {
+        maintenance_banks: vec![down],
+        delay_ms: 400,
+        ..ginkgo_sandbox::Faults::default()
+    });
+    let (s, _) = app.post("/api/v1/bank/sync", Some(&token), json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    b.goto(&app.url("/bank")).await;
+    b.wait_text_where("[data-testid=account-state]", "syncing", |t| {
+        t == "동기화 중"
+    })
+    .await;
+    b.wait_js(
+        "the sync followed to its end",
+        "return Array.from(document.querySelectorAll('[data-testid=account-state]')).some((e) => e.textContent === '은행 점검 중');",
+        json!([]),
+    )
+    .await;
+    assert!(
+        !b.texts("[data-testid=account-state]")
+            .await
+            .iter()
+            .any(|s| s == "동기화 중")
+    );
+    bank.handle.set_faults(ginkgo_sandbox::Faults::default());
+
+    // English: every status in words.
+    b.click("[data-testid=lang-toggle]").await;
+    b.wait_text_where("main h1", "English", |t| t == "Bank accounts")
+        .await;
+    let states = b.texts("[data-testid=account-state]").await;
+    assert!(
+        states.iter().any(|s| s == "Bank under maintenance"),
+        "{states:?}"
+    );
+    assert!(states.iter().any(|s| s == "Sync failed"), "{states:?}");
+    let lines = b.texts("[data-testid=account-state-line]").await;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("The bank gave no information for this account")),
+        "{lines:?}"
+    );
+
+    // Consent withdrawn: every account says "relink needed" — and nothing else — with a
+    // reconnect button.
+    let me = api_get(&app, &token, "/api/v1/me").await;
+    app.store
+        .set_bank_link_status(
+            me["id"].as_i64().expect("id"),
+            "relink_needed",
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("status");
+    b.goto(&app.url("/bank")).await;
+    b.wait_text("[data-testid=reconnect]").await;
+    let states = b.texts("[data-testid=account-state]").await;
+    assert_eq!(states.len(), accounts.as_array().expect("a").len());
+    assert!(states.iter().all(|s| s == "Re-link needed"), "{states:?}");
+    assert!(
+        b.wait_text("[data-testid=relink-notice]")
+            .await
+            .contains("keeps your transaction history")
+    );
+    b.click("[data-testid=lang-toggle]").await;
+    b.wait_text_where("main h1", "Korean", |t| t == "은행 계좌")
+        .await;
+    let states = b.texts("[data-testid=account-state]").await;
+    assert!(states.iter().all(|s| s == "재연결 필요"), "{states:?}");
+    assert!(!states.iter().any(|s| s == "동기화됨" || s == "정상"));
+    assert_eq!(
+        b.wait_text("[data-testid=reconnect]").await,
+        "다시 연결하기"
+    );
+    b.screenshot("bank-relink-phone").await;
+
+    // Unlinking one account: the dialog says what happens to the history and the rules.
+    b.click("[data-testid=unlink-account]").await;
+    let dialog = b.wait_text("[data-testid=unlink-dialog]").await;
+    assert!(
+        dialog.contains("거래내역은 지우지 않고 보관합니다"),
+        "{dialog}"
+    );
+    assert!(dialog.contains("분류 규칙은 그대로 남아"), "{dialog}");
+    b.screenshot("bank-unlink-dialog-phone").await;
+    b.click("[data-testid=unlink-confirm]").await;
+    b.wait_text_where("[data-testid=bank-status]", "unlinked", |t| {
+        t.contains("계좌 연결을 해제했습니다")
+    })
+    .await;
+    assert_eq!(
+        b.texts("[data-testid=account-state]").await.len(),
+        accounts.as_array().expect("a").len() - 1
+    );
+    b.quit().await;
+}
