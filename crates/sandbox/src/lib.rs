@@ -450,6 +450,11 @@ impl SandboxHandle {
         m.tran_ids.clear();
     }
 
+    /// The `bank_tran_id`s accepted so far today (KST), in no order.
+    pub fn tran_ids_today(&self) -> Vec<String> {
+        self.inner.lock().tran_ids.iter().cloned().collect()
+    }
+
     /// Every transaction-list query received so far, oldest first.
     pub fn list_queries(&self) -> Vec<ListQueryLog> {
         self.inner.lock().list_queries.clone()

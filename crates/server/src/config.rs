@@ -609,6 +609,37 @@ mod tests {
     }
 
     #[test]
+    fn the_tran_id_prefix_and_the_page_cap_are_checked_at_start_up() {
+        let load = |vars: &[(&str, &str)]| {
+            let mut all = vec![("GINKGO_JWT_SECRET", "k".repeat(32))];
+            all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
+            Config::load(None, all.into_iter().map(|(k, v)| (k.to_string(), v))).expect("loads")
+        };
+        let c = load(&[
+            ("GINKGO_BANK_TRAN_ID_PREFIX", "S"),
+            ("GINKGO_BANK_MAX_PAGES_PER_ACCOUNT", "5000"),
+            ("GINKGO_BANK_SYNC_ON_LINK", "false"),
+        ]);
+        assert_eq!(c.bank.tran_id_prefix, "S");
+        assert_eq!(c.bank.max_pages_per_account, 5000);
+        assert!(!c.bank.sync_on_link);
+        c.validate().expect("valid");
+        assert_eq!(Config::default().bank.tran_id_prefix, "0");
+        for bad in ["", "s", "ABCD", "P-"] {
+            let msg = load(&[("GINKGO_BANK_TRAN_ID_PREFIX", bad)])
+                .validate()
+                .expect_err(bad)
+                .to_string();
+            assert!(msg.contains("tran_id_prefix"), "{bad:?}: {msg}");
+        }
+        let msg = load(&[("GINKGO_BANK_MAX_PAGES_PER_ACCOUNT", "0")])
+            .validate()
+            .expect_err("no pages")
+            .to_string();
+        assert!(msg.contains("max_pages_per_account"), "{msg}");
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let c = Config::load(
             None,

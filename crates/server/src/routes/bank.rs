@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
 use ginkgo_insight::category::Category;
 use ginkgo_store::{BankAccount, BankTxn, SyncRecord, TxnFilter};
@@ -26,10 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/bank/syncs", get(syncs))
         .route("/api/v1/bank/syncs/{id}", get(sync_record))
         .route("/api/v1/bank/accounts", get(accounts))
-        .route(
-            "/api/v1/bank/accounts/{id}",
-            axum::routing::delete(unlink_account),
-        )
+        .route("/api/v1/bank/accounts/{id}", delete(unlink_account))
         .route("/api/v1/bank/accounts/{id}/transactions", get(transactions))
         .route("/api/v1/bank/transactions/{id}/category", put(refile))
 }

@@ -359,3 +359,44 @@ async fn one_account_can_be_unlinked_and_is_no_longer_synced() {
     let (rows, _) = stored_of(&app, &token, gone).await;
     assert_eq!(rows, canned());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bank_tran_ids_carry_the_installation_prefix() {
+    let bank = testbed(TestbedPaging::EmptyKey).await;
+    let staging = app_with_bank_tweaked(&bank, |c| c.bank.tran_id_prefix = "S".into()).await;
+    let token = link(&staging, &bank, "c@test.kr", 0).await;
+    let (s, outcome) = sync_now(&staging, &token).await;
+    assert_eq!(s, StatusCode::OK, "{outcome}");
+    let ids = bank.handle.tran_ids_today();
+    assert!(!ids.is_empty());
+    assert!(
+        ids.iter().all(|id| id.starts_with("M202600001US")),
+        "{ids:?}"
+    );
+    // Production, on its own database with the same institution code, counts from the same
+    // numbers but can never send the same id.
+    let production = app_with_bank_tweaked(&bank, |c| c.bank.tran_id_prefix = "P".into()).await;
+    let token = link(&production, &bank, "d@test.kr", 1).await;
+    let before = ids.len();
+    let (s, _) = sync_now(&production, &token).await;
+    assert_eq!(s, StatusCode::OK);
+    let ids = bank.handle.tran_ids_today();
+    assert_eq!(
+        ids.iter()
+            .filter(|id| id.starts_with("M202600001UP"))
+            .count(),
+        ids.len() - before,
+        "every id of the second installation was accepted as new"
+    );
+    // The control: a third installation sharing staging's prefix repeats its ids, and the
+    // center refuses them as duplicates (A0326).
+    let twin = app_with_bank_tweaked(&bank, |c| c.bank.tran_id_prefix = "S".into()).await;
+    let token = link(&twin, &bank, "e@test.kr", 0).await;
+    let (_, outcome) = sync_now(&twin, &token).await;
+    assert!(
+        outcome["accounts"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["status"] == "A0326")),
+        "{outcome}"
+    );
+}
