@@ -149,9 +149,9 @@ async fn canned_rows_are_echoed_whatever_the_period_identical_and_with_a_still_b
         rows.iter()
             .all(|r| r["tran_date"] == "20190101" && r["tran_time"] == "010101")
     );
+    let still = CANNED_BALANCE.to_string();
     assert!(
-        rows.iter()
-            .all(|r| r["after_balance_amt"] == CANNED_BALANCE.to_string()),
+        rows.iter().all(|r| r["after_balance_amt"] == still.as_str()),
         "after_balance_amt never moves"
     );
     let first = &rows[0];
