@@ -959,17 +959,33 @@ async fn sync_inner(
     Ok(outcome)
 }
 
-/// A failure of the link as a whole (`user/me`): a relink is recorded when it is needed.
+/// A failure of the link as a whole (`user/me`): a relink is recorded when it is needed;
+/// otherwise every account records the failed attempt (its last success stays), so that no
+/// account keeps saying "synced" after a sync that could not reach it.
 async fn link_failure(
     state: &AppState,
     user_id: UserId,
     e: BankError,
 ) -> Result<ApiError, ApiError> {
+    let store = state.store();
     if e.needs_relink() {
-        state
-            .store()
+        store
             .set_bank_link_status(user_id, "relink_needed", Utc::now())
             .await?;
+    } else {
+        let code = e.code().unwrap_or(if e.is_transient() {
+            "bank_unavailable"
+        } else {
+            "bank_error"
+        });
+        for account in store.bank_accounts(user_id).await? {
+            if account.sync_status == "disconnected" {
+                continue;
+            }
+            store
+                .finish_account_sync(account.id, None, code, None, Utc::now())
+                .await?;
+        }
     }
     Ok(bank_error(e))
 }

@@ -151,7 +151,8 @@ async fn canned_rows_are_echoed_whatever_the_period_identical_and_with_a_still_b
     );
     let still = CANNED_BALANCE.to_string();
     assert!(
-        rows.iter().all(|r| r["after_balance_amt"] == still.as_str()),
+        rows.iter()
+            .all(|r| r["after_balance_amt"] == still.as_str()),
         "after_balance_amt never moves"
     );
     let first = &rows[0];

@@ -400,3 +400,34 @@ async fn bank_tran_ids_carry_the_installation_prefix() {
         "{outcome}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_that_cannot_reach_the_bank_never_leaves_an_account_saying_synced() {
+    let bank = testbed(TestbedPaging::EmptyKey).await;
+    let app = app(&bank).await;
+    let token = link(&app, &bank, "c@test.kr", 0).await;
+    last_sync(&app, &token).await.expect("first sync");
+    let synced = accounts(&app, &token).await;
+    assert!(synced.iter().all(|a| a["status"] == "synced"));
+    // The center answers nothing but 503, retries included.
+    bank.handle.set_faults(Faults {
+        http_error_next: 100,
+        ..Faults::default()
+    });
+    let (s, body) = sync_now(&app, &token).await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{body}");
+    bank.handle.set_faults(Faults::default());
+    for (a, before) in accounts(&app, &token).await.iter().zip(&synced) {
+        assert_eq!(a["status"], "failed", "{a}");
+        assert_eq!(a["failure"], "bank_unavailable", "{a}");
+        assert_eq!(
+            a["last_synced_at"], before["last_synced_at"],
+            "the last success stays"
+        );
+        assert_ne!(a["sync_attempted_at"], before["sync_attempted_at"]);
+        assert_eq!(
+            a["balance"], before["balance"],
+            "the last known balance stays"
+        );
+    }
+}
