@@ -80,18 +80,16 @@ function unlinkDialog(app, account, status) {
   return dialog;
 }
 
-/// Waits while the login's newest sync runs (the first sync after linking starts on its own),
-/// then shows the page again with what it found.
+/// Follows the login's running sync (the first sync after linking starts on its own) to its
+/// end, then shows the page again with what it found.
 async function follow(app, status) {
+  status.append(notice('info', t('bank.syncing')));
   const deadline = Date.now() + 15 * 60 * 1000;
-  for (;;) {
-    const list = await getOr('/api/v1/bank/syncs', []);
-    const last = list && list[0];
-    if (!last || last.status !== 'running' || Date.now() > deadline) return;
-    status.replaceChildren(notice('info', t('bank.syncing')));
+  while (Date.now() < deadline) {
     await new Promise((done) => { setTimeout(done, 1000); });
     if (!document.body.contains(status)) return;
-    if ((await getOr('/api/v1/bank/syncs', [])).find((r) => r.id === last.id && r.status !== 'running')) {
+    const list = await getOr('/api/v1/bank/syncs', null);
+    if (list && !(list[0] && list[0].status === 'running')) {
       app.rerender();
       return;
     }
