@@ -431,3 +431,47 @@ async fn a_sync_that_cannot_reach_the_bank_never_leaves_an_account_saying_synced
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_cap_bounds_a_sync_and_the_next_syncs_go_on_without_losing_a_row() {
+    // The realistic profile, a cap of 3 pages (75 rows) per account and sync.
+    let bank = start_sandbox(60).await;
+    let app = app_with_bank_tweaked(&bank, |c| c.bank.max_pages_per_account = 3).await;
+    let token = link(&app, &bank, "c@test.kr", 0).await;
+    let user = &bank.handle.users()[0];
+    let expected: usize = user
+        .accounts
+        .iter()
+        .map(|a| {
+            bank.handle
+                .transactions(&a.fintech_use_num)
+                .expect("rows")
+                .len()
+        })
+        .sum();
+    assert!(expected > 75, "the cap must bite: {expected} rows");
+    let mut capped = 0;
+    for _ in 0..40 {
+        let calls = bank.handle.list_queries().len();
+        let (s, outcome) = sync_now(&app, &token).await;
+        assert_eq!(s, StatusCode::OK, "{outcome}");
+        assert!(
+            bank.handle.list_queries().len() - calls <= 3 * user.accounts.len(),
+            "at most the cap per account"
+        );
+        if !warnings(&outcome).contains(&"paging_page_cap".to_string()) {
+            break;
+        }
+        capped += 1;
+    }
+    assert!(capped > 0, "the cap was reached at least once");
+    let mut stored = 0;
+    for a in accounts(&app, &token).await {
+        stored += all_transactions(&app, &token, a["id"].as_i64().expect("id"))
+            .await
+            .len();
+    }
+    assert_eq!(stored, expected, "every row, once, over several syncs");
+    let (_, again) = sync_now(&app, &token).await;
+    assert_eq!(again["added"], 0);
+}
