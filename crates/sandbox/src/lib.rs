@@ -42,6 +42,7 @@
 //! | nothing registered: `A0002` / `818` | `nothing_registered_answers_a0002_with_818` |
 //! | `bank/status` | `bank_status_lists_the_banks_and_those_under_maintenance` |
 //! | refresh without `scope` refused (`O0001`; the real rule is unconfirmed, the profile is strict) | `a_refresh_without_scope_is_refused_and_the_client_always_sends_it` |
+//! | `state` of exactly 32 characters (documented; the profile enforces it) | `the_state_must_be_32_characters` |
 //!
 //! Ginkgo's side of each shape is tested over HTTP in the server's `tests/api/bank_testbed.rs`.
 //!

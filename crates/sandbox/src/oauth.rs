@@ -69,6 +69,10 @@ fn validate_authorize(inner: &Inner, q: &AuthorizeQuery) -> Result<Vec<String>, 
     if q.response_type != "code" {
         return Err(o0001("3000116"));
     }
+    // The documented `state` is 32 characters; the testbed profile holds clients to it.
+    if inner.profile() == crate::config::Profile::Testbed && q.state.chars().count() != 32 {
+        return Err(o0001("3000103"));
+    }
     if !q.auth_type.is_empty() && !matches!(q.auth_type.as_str(), "0" | "1" | "2") {
         return Err(o0001("3000103"));
     }

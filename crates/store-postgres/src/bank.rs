@@ -193,9 +193,10 @@ impl BankStore for PostgresStore {
     }
 
     async fn save_bank_link(&self, link: NewBankLink) -> StoreResult<BankLink> {
-        let c = self.client().await?;
+        let mut c = self.client().await?;
         let now = link.now.timestamp_millis();
-        c.execute(
+        let tx = c.transaction().await.map_err(map_err)?;
+        tx.execute(
             "INSERT INTO bank_links (user_id, user_seq_no, access_token_enc, refresh_token_enc, scope, \
              access_expires_at, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7) \
              ON CONFLICT (user_id) DO UPDATE SET user_seq_no = excluded.user_seq_no, \
@@ -215,19 +216,20 @@ impl BankStore for PostgresStore {
         .await
         .map_err(map_err)?;
         // A new link: accounts unlinked one by one may come back (if the bank reports them).
-        c.execute(
+        tx.execute(
             "UPDATE bank_accounts SET unlinked = 0 WHERE user_id = $1",
             &[&link.user_id],
         )
         .await
         .map_err(map_err)?;
-        let row = c
+        let row = tx
             .query_one(
                 &format!("{LINK_SELECT} WHERE user_id = $1"),
                 &[&link.user_id],
             )
             .await
             .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
         Ok(link_from_row(&row))
     }
 

@@ -201,7 +201,8 @@ impl BankStore for SqliteStore {
         self.pools
             .write(move |c| {
                 let now = link.now.timestamp_millis();
-                c.execute(
+                let tx = c.transaction().map_err(map_err)?;
+                tx.execute(
                     "INSERT INTO bank_links (user_id, user_seq_no, access_token_enc, refresh_token_enc, scope, \
                      access_expires_at, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?7) \
                      ON CONFLICT(user_id) DO UPDATE SET user_seq_no = excluded.user_seq_no, \
@@ -220,9 +221,13 @@ impl BankStore for SqliteStore {
                 )
                 .map_err(map_err)?;
                 // A new link: accounts unlinked one by one may come back (if the bank reports them).
-                c.execute("UPDATE bank_accounts SET unlinked = 0 WHERE user_id = ?1", [link.user_id])
+                tx.execute("UPDATE bank_accounts SET unlinked = 0 WHERE user_id = ?1", [link.user_id])
                     .map_err(map_err)?;
-                c.query_row(&format!("{LINK_SELECT} WHERE user_id = ?1"), [link.user_id], link_from_row).map_err(map_err)
+                let saved = tx
+                    .query_row(&format!("{LINK_SELECT} WHERE user_id = ?1"), [link.user_id], link_from_row)
+                    .map_err(map_err)?;
+                tx.commit().map_err(map_err)?;
+                Ok(saved)
             })
             .await
     }

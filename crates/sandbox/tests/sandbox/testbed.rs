@@ -307,3 +307,33 @@ async fn the_profile_switches_at_run_time_and_the_default_stays_realistic() {
     assert_eq!(r.status(), 200);
     assert_eq!(ts.handle.profile(), Profile::Realistic);
 }
+
+#[tokio::test]
+async fn the_state_must_be_32_characters() {
+    let ts = spawn(testbed()).await;
+    let authorize = |state: String| {
+        let url = ts.url("/oauth/2.0/authorize");
+        let http = ts.http.clone();
+        async move {
+            http.get(url)
+                .query(&[
+                    ("response_type", "code"),
+                    ("client_id", "ginkgo-sandbox-client"),
+                    ("redirect_uri", REDIRECT),
+                    ("scope", "login inquiry"),
+                    ("state", state.as_str()),
+                    ("auth_type", "0"),
+                ])
+                .send()
+                .await
+                .expect("send")
+                .text()
+                .await
+                .expect("body")
+        }
+    };
+    let short = authorize("s".repeat(31)).await;
+    assert!(short.contains("O0001"), "{short}");
+    let ok = authorize("s".repeat(32)).await;
+    assert!(ok.contains("<form"), "{ok}");
+}
