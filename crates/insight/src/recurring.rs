@@ -3,11 +3,16 @@
 //! Per customer, transactions are grouped by [`crate::group_key`] of the normalised memo and by
 //! direction. For each group with at least `min_occurrences` occurrences:
 //!
-//! 1. **Period.** The median interval between distinct dates picks the candidate period
-//!    (weekly 5–9 days, bi-weekly 11–17, monthly 25–36, quarterly 80–100, yearly 350–380). The
-//!    median is robust to one missing or extra occurrence.
-//! 2. **Schedule.** Weekly and bi-weekly series are fitted to a fixed weekday phase (the most
-//!    common `day number mod period`). Monthly, quarterly and yearly series are fitted to the
+//! 1. **Period.** The median interval between distinct dates picks the candidate periods
+//!    ([`Period::candidates`]): every k months (k = 1–12: monthly, bimonthly, quarterly,
+//!    semi-annual, …, yearly), every w weeks (w = 1–26) and every n days (n ≥ 7, not a whole
+//!    number of weeks), tried in that order; the first that passes every test below wins (so a
+//!    28-day median is tried as monthly, then as every four weeks). The median is robust to one
+//!    missing or extra occurrence. Every-n-days schedules are machine schedules: they need a
+//!    long series and every kept occurrence exactly on schedule (after the weekend rule).
+//! 2. **Schedule.** Week-based series are fitted to a fixed weekday phase (the most common
+//!    `day number mod period`); every-n-days series too, with a fitted weekend rule (their
+//!    slots move through the week). Month-based series are fitted to the
 //!    calendar: a nominal day of month `D` (clamped to the month's length, so `31` means "the
 //!    last day": 31st → 30th → 28th), a month phase (for quarterly/yearly) and a weekend
 //!    [`ShiftRule`] (none, previous business day — salary on the 25th paid on Friday the 23rd —
@@ -82,63 +87,111 @@ use serde::{Deserialize, Serialize};
 use crate::normalize::{group_key, normalize_into};
 use crate::txn::{Direction, Txn};
 
+/// How often a series recurs: every `n` days, weeks or months (yearly is every 12 months).
+///
+/// The detector considers every 1–12 months, every 1–26 weeks and every `n ≥ 7` days that is
+/// not a whole number of weeks ([`Period::candidates`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Period {
-    Weekly,
-    Biweekly,
-    Monthly,
-    Quarterly,
-    Yearly,
+    Days(u32),
+    Weeks(u32),
+    Months(u32),
 }
 
-impl Period {
-    pub const ALL: [Period; 5] = [
-        Period::Weekly,
-        Period::Biweekly,
-        Period::Monthly,
-        Period::Quarterly,
-        Period::Yearly,
-    ];
+/// Average month length in days (365.2425 / 12).
+const MONTH_DAYS: f64 = 30.436_875;
 
-    /// Nominal length in days (used for the stopped rule and for display).
+impl Period {
+    pub const WEEKLY: Period = Period::Weeks(1);
+    pub const BIWEEKLY: Period = Period::Weeks(2);
+    pub const MONTHLY: Period = Period::Months(1);
+    pub const BIMONTHLY: Period = Period::Months(2);
+    pub const QUARTERLY: Period = Period::Months(3);
+    pub const SEMIANNUAL: Period = Period::Months(6);
+    pub const YEARLY: Period = Period::Months(12);
+
+    /// Nominal length in days (used for the stopped rule, the monthly equivalent and display).
     pub fn nominal_days(self) -> i64 {
         match self {
-            Period::Weekly => 7,
-            Period::Biweekly => 14,
-            Period::Monthly => 30,
-            Period::Quarterly => 91,
-            Period::Yearly => 365,
+            Period::Days(n) => i64::from(n),
+            Period::Weeks(n) => 7 * i64::from(n),
+            Period::Months(12) => 365,
+            Period::Months(n) => (f64::from(n) * MONTH_DAYS).round() as i64,
         }
     }
 
-    pub fn code(self) -> &'static str {
+    /// Stable code for the API: `weekly`, `biweekly`, `monthly`, `bimonthly`, `quarterly`,
+    /// `semiannual`, `yearly`, otherwise `every_{n}_days` / `every_{n}_weeks` /
+    /// `every_{n}_months`.
+    pub fn code(self) -> String {
         match self {
-            Period::Weekly => "weekly",
-            Period::Biweekly => "biweekly",
-            Period::Monthly => "monthly",
-            Period::Quarterly => "quarterly",
-            Period::Yearly => "yearly",
+            Period::Weeks(1) => "weekly".into(),
+            Period::Weeks(2) => "biweekly".into(),
+            Period::Months(1) => "monthly".into(),
+            Period::Months(2) => "bimonthly".into(),
+            Period::Months(3) => "quarterly".into(),
+            Period::Months(6) => "semiannual".into(),
+            Period::Months(12) => "yearly".into(),
+            Period::Days(n) => format!("every_{n}_days"),
+            Period::Weeks(n) => format!("every_{n}_weeks"),
+            Period::Months(n) => format!("every_{n}_months"),
         }
     }
 
-    fn from_median_interval(days: i64) -> Option<Period> {
-        match days {
-            5..=9 => Some(Period::Weekly),
-            11..=17 => Some(Period::Biweekly),
-            25..=36 => Some(Period::Monthly),
-            80..=100 => Some(Period::Quarterly),
-            350..=380 => Some(Period::Yearly),
-            _ => None,
+    /// `days`, `weeks` or `months`, and the count.
+    pub fn unit_and_count(self) -> (&'static str, u32) {
+        match self {
+            Period::Days(n) => ("days", n),
+            Period::Weeks(n) => ("weeks", n),
+            Period::Months(n) => ("months", n),
         }
+    }
+
+    /// The periods a median interval of `days` may stand for, in the order they are tried:
+    /// the nearest whole number of months `k` (1–12) when the median is within
+    /// `min(4 + 2k, 15)` days of `k` average months (monthly 25–36, bimonthly 53–68, quarterly
+    /// 82–101, semi-annual 168–197, yearly 351–380 days); then the nearest whole number of
+    /// weeks `w` (1–26) within 2 days (weekly) or 3 days; then every `days` days when that is
+    /// at least a week and not a whole number of weeks. The first that passes every test wins,
+    /// so a 28-day median is tried as monthly before every four weeks.
+    pub fn candidates(days: i64) -> Vec<Period> {
+        let mut out = Vec::with_capacity(3);
+        if days <= 0 {
+            return out;
+        }
+        let d = days as f64;
+        let k = (d / MONTH_DAYS).round();
+        if (1.0..=12.0).contains(&k) {
+            let half = (4.0 + 2.0 * k).min(15.0);
+            if (d - k * MONTH_DAYS).abs() <= half {
+                out.push(Period::Months(k as u32));
+            }
+        }
+        let w = (days + 3) / 7;
+        if (1..=26).contains(&w) {
+            let half = if w == 1 { 2 } else { 3 };
+            if (days - 7 * w).abs() <= half {
+                out.push(Period::Weeks(w as u32));
+            }
+        }
+        if days >= 7 && days % 7 != 0 && days <= 400 {
+            out.push(Period::Days(days as u32));
+        }
+        out
     }
 
     fn tolerance_days(self) -> i64 {
         match self {
-            Period::Weekly => 1,
-            Period::Biweekly | Period::Monthly => 2,
-            Period::Quarterly => 3,
-            Period::Yearly => 5,
+            // Every n days is a machine's schedule (a 28- or 30-day plan): exactly on it, or
+            // an outlier. (With a day's slack, random dates fit some n surprisingly often.)
+            Period::Days(_) => 0,
+            Period::Weeks(1) => 1,
+            Period::Weeks(_) => 2,
+            Period::Months(n) if n <= 2 => 2,
+            Period::Months(n) if n <= 5 => 3,
+            Period::Months(n) if n <= 11 => 4,
+            Period::Months(_) => 5,
         }
     }
 }
@@ -173,8 +226,14 @@ impl ShiftRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
-    /// Every `days` days on the dates `phase + k·days` (day numbers from the common era).
-    EveryDays { days: i64, phase: i64 },
+    /// Every `days` days on the dates `phase + k·days` (day numbers from the common era),
+    /// shifted off weekends by `shift` (always [`ShiftRule::None`] for a whole number of weeks:
+    /// every slot is then the same weekday).
+    EveryDays {
+        days: i64,
+        phase: i64,
+        shift: ShiftRule,
+    },
     /// Every `months` months (slots are months with `index mod months == phase`, where
     /// `index = year·12 + month − 1`), on day `day` clamped to the month's length, shifted off
     /// weekends by `shift`.
@@ -203,9 +262,9 @@ impl Schedule {
             {
                 None
             }
-            Schedule::EveryDays { days, phase } => {
+            Schedule::EveryDays { days, phase, shift } => {
                 let n = phase.checked_add(slot.checked_mul(days)?)?;
-                NaiveDate::from_num_days_from_ce_opt(i32::try_from(n).ok()?)
+                NaiveDate::from_num_days_from_ce_opt(i32::try_from(n).ok()?).map(|d| shift.apply(d))
             }
             Schedule::EveryMonths { day, shift, .. } => {
                 let year = i32::try_from(slot.div_euclid(12)).ok()?;
@@ -226,11 +285,26 @@ impl Schedule {
             {
                 None
             }
-            Schedule::EveryDays { days, phase } => {
+            Schedule::EveryDays { days, phase, shift } => {
                 let off = dn - phase;
                 let half = days / 2;
                 let r = (off + half).rem_euclid(days) - half;
-                Some(((off - r) / days, r))
+                let slot = (off - r) / days;
+                if shift == ShiftRule::None {
+                    return Some((slot, r));
+                }
+                // A weekend move can bring a neighbouring slot closer.
+                let mut best: Option<(i64, i64)> = None;
+                for s in [slot - 1, slot, slot + 1] {
+                    let Some(exp) = self.expected(s) else {
+                        continue;
+                    };
+                    let r = dn - i64::from(exp.num_days_from_ce());
+                    if best.is_none_or(|(_, br)| r.abs() < br.abs()) {
+                        best = Some((s, r));
+                    }
+                }
+                best
             }
             Schedule::EveryMonths { months, phase, .. } => {
                 let mi = month_index(date);
@@ -464,10 +538,24 @@ fn detect_series(
     }
     intervals.sort_unstable();
     let median = intervals[(intervals.len() - 1) / 2];
-    let period = Period::from_median_interval(median)?;
+    // The first candidate period that passes every test wins.
+    Period::candidates(median).into_iter().find_map(|period| {
+        detect_with_period(txns, &key, direction, &occ, period, config, as_of)
+    })
+}
 
+#[allow(clippy::too_many_arguments)]
+fn detect_with_period(
+    txns: &[Txn],
+    key: &str,
+    direction: Direction,
+    occ: &[Occ],
+    period: Period,
+    config: &RecurringConfig,
+    as_of: NaiveDate,
+) -> Option<RecurringSeries> {
     // 2. Schedule.
-    let schedule = fit_schedule(period, direction, &occ)?;
+    let schedule = fit_schedule(period, direction, occ)?;
 
     // 3. Slots, residuals, trimming.
     let n = occ.len();
@@ -479,7 +567,7 @@ fn detect_series(
     let tol = period.tolerance_days();
     let mut slotted: Vec<(i64, i64, Occ)> = Vec::with_capacity(n);
     let mut outliers = 0usize;
-    for o in &occ {
+    for o in occ {
         match schedule.nearest_slot(o.date) {
             Some((slot, r)) if r.abs() <= tol => slotted.push((slot, r, *o)),
             _ => outliers += 1,
@@ -492,6 +580,11 @@ fn detect_series(
     outliers += before - slotted.len();
     let kept = slotted.len();
     if kept < config.min_occurrences.max(2) {
+        return None;
+    }
+    // Every n days (not weeks or months) is only believed from a long series: among a
+    // customer's hundreds of memos, three dates with two equal gaps are common.
+    if matches!(period, Period::Days(_)) && kept < config.long_series_min {
         return None;
     }
     let step = schedule.step();
@@ -556,7 +649,7 @@ fn detect_series(
         return None;
     }
     Some(RecurringSeries {
-        key,
+        key: key.to_string(),
         memo: txns[last.index].memo.clone(),
         direction,
         period,
@@ -597,26 +690,8 @@ fn mode(values: impl Iterator<Item = i64>) -> Option<i64> {
         .map(|(v, _)| v)
 }
 
-fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Schedule> {
-    let months = match period {
-        Period::Weekly | Period::Biweekly => {
-            let days = period.nominal_days();
-            let phase = mode(
-                occ.iter()
-                    .map(|o| i64::from(o.date.num_days_from_ce()).rem_euclid(days)),
-            )?;
-            return Some(Schedule::EveryDays { days, phase });
-        }
-        Period::Monthly => 1,
-        Period::Quarterly => 3,
-        Period::Yearly => 12,
-    };
-    let phase = mode(occ.iter().map(|o| month_index(o.date).rem_euclid(months)))?;
-    let clamp = period.tolerance_days() + 1;
-    // When the history never had a payment due on a weekend, every rule fits equally well and
-    // the first one tried wins: Korean banks move automatic debits to the next business day and
-    // pay salaries on the previous one.
-    let shift_order = match direction {
+fn shift_order(direction: Direction) -> [ShiftRule; 3] {
+    match direction {
         Direction::Out => [
             ShiftRule::NextBusinessDay,
             ShiftRule::None,
@@ -627,7 +702,73 @@ fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Sch
             ShiftRule::None,
             ShiftRule::NextBusinessDay,
         ],
+    }
+}
+
+/// Robust cost of a candidate schedule: per slot only the closest occurrence counts, with its
+/// squared residual capped just above the tolerance; every other occurrence in a slot costs the
+/// cap. An outlier therefore costs the same whatever the candidate and cannot pull the fit
+/// towards itself. Lower is better; ties go to the most exact hits.
+fn robust_cost(
+    s: Schedule,
+    occ: &[Occ],
+    clamp: i64,
+) -> Option<(i64, std::cmp::Reverse<usize>)> {
+    let cap = clamp * clamp;
+    let mut costs: Vec<(i64, i64)> = Vec::with_capacity(occ.len());
+    let mut exact = 0usize;
+    for o in occ {
+        let (slot, r) = s.nearest_slot(o.date)?;
+        if r == 0 {
+            exact += 1;
+        }
+        let r = r.abs().min(clamp);
+        costs.push((slot, r * r));
+    }
+    costs.sort_unstable();
+    let mut total = 0i64;
+    for (i, (slot, cost)) in costs.iter().enumerate() {
+        let first_in_slot = i == 0 || costs[i - 1].0 != *slot;
+        total += if first_in_slot { *cost } else { cap };
+    }
+    Some((total, std::cmp::Reverse(exact)))
+}
+
+fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Schedule> {
+    let clamp = period.tolerance_days() + 1;
+    // When the history never had a payment due on a weekend, every rule fits equally well and
+    // the first one tried wins: Korean banks move automatic debits to the next business day and
+    // pay salaries on the previous one.
+    let shift_order = shift_order(direction);
+    let months = match period {
+        Period::Weeks(_) | Period::Days(_) => {
+            let days = period.nominal_days();
+            let phase = mode(
+                occ.iter()
+                    .map(|o| i64::from(o.date.num_days_from_ce()).rem_euclid(days)),
+            )?;
+            if matches!(period, Period::Weeks(_)) {
+                return Some(Schedule::EveryDays {
+                    days,
+                    phase,
+                    shift: ShiftRule::None,
+                });
+            }
+            // Every n days (not a whole number of weeks): slots move through the week, so the
+            // weekend rule is fitted like a calendar schedule's.
+            let mut best: Option<((i64, std::cmp::Reverse<usize>), Schedule)> = None;
+            for shift in shift_order {
+                let s = Schedule::EveryDays { days, phase, shift };
+                let score = robust_cost(s, occ, clamp)?;
+                if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                    best = Some((score, s));
+                }
+            }
+            return best.map(|(_, s)| s);
+        }
+        Period::Months(n) => i64::from(n),
     };
+    let phase = mode(occ.iter().map(|o| month_index(o.date).rem_euclid(months)))?;
 
     // Candidate nominal days: the observed day ± 1, 31 for a month's last day, and the days a
     // weekend shift would have moved the payment from.
@@ -662,28 +803,7 @@ fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Sch
                 day,
                 shift,
             };
-            // Robust cost: per slot only the closest occurrence counts, with its squared
-            // residual capped just above the tolerance; every other occurrence in a slot costs
-            // the cap. An outlier therefore costs the same whatever the candidate and cannot
-            // pull the fit towards itself.
-            let cap = clamp * clamp;
-            let mut costs: Vec<(i64, i64)> = Vec::with_capacity(occ.len());
-            let mut exact = 0usize;
-            for o in occ {
-                let (slot, r) = s.nearest_slot(o.date)?;
-                if r == 0 {
-                    exact += 1;
-                }
-                let r = r.abs().min(clamp);
-                costs.push((slot, r * r));
-            }
-            costs.sort_unstable();
-            let mut total = 0i64;
-            for (i, (slot, cost)) in costs.iter().enumerate() {
-                let first_in_slot = i == 0 || costs[i - 1].0 != *slot;
-                total += if first_in_slot { *cost } else { cap };
-            }
-            let score = (total, std::cmp::Reverse(exact));
+            let score = robust_cost(s, occ, clamp)?;
             if best.as_ref().is_none_or(|(b, _)| score < *b) {
                 best = Some((score, s));
             }
@@ -748,6 +868,7 @@ mod tests {
         let s = Schedule::EveryDays {
             days: 7,
             phase: i64::from(d(2026, 1, 5).num_days_from_ce()).rem_euclid(7),
+            shift: ShiftRule::None,
         };
         let (slot, r) = s.nearest_slot(d(2026, 1, 13)).unwrap_or_default();
         assert_eq!(r, 1);

@@ -112,7 +112,7 @@ export async function insight({ app, query }) {
   const recRows = (recurring || []).map((r) => h('tr', {},
     cell(r.memo, { class: 'memo strong' }),
     cell(t(`insight.dir.${r.direction}`, null) || r.direction),
-    cell(t(`insight.period.${r.period}`, null) || r.period),
+    cell(t(`insight.period.${r.period}`, null) || t(`insight.period.every.${r.period_unit}`, { n: r.period_count })),
     cell(h('span', {}, won(r.typical_amount), r.min_amount !== r.max_amount ? h('small', { class: 'muted block' }, `${won(r.min_amount)} – ${won(r.max_amount)}`) : null), { class: 'num' }),
     cell(date(r.last_date)),
     cell(r.status === 'active' ? date(r.next_date) : '–'),

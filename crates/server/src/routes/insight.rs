@@ -231,9 +231,15 @@ pub struct RecurringView {
     /// `in` or `out`.
     #[schema(example = "in")]
     pub direction: &'static str,
-    /// `weekly`, `biweekly`, `monthly`, `quarterly` or `yearly`.
+    /// `weekly`, `biweekly`, `monthly`, `bimonthly`, `quarterly`, `semiannual`, `yearly`, or
+    /// `every_{n}_days` / `every_{n}_weeks` / `every_{n}_months`.
     #[schema(example = "monthly")]
     pub period: String,
+    /// `days`, `weeks` or `months`: the period is every `period_count` of these.
+    #[schema(example = "months")]
+    pub period_unit: &'static str,
+    #[schema(example = 1)]
+    pub period_count: u32,
     #[schema(example = 3_200_000)]
     pub typical_amount: i64,
     #[schema(example = 3_200_000)]
@@ -273,7 +279,9 @@ pub async fn recurring(
             .map(|s| RecurringView {
                 memo: s.memo.clone(),
                 direction: s.direction.code(),
-                period: lower_json(&s.period),
+                period: s.period.code(),
+                period_unit: s.period.unit_and_count().0,
+                period_count: s.period.unit_and_count().1,
                 typical_amount: s.typical_amount.get(),
                 min_amount: s.min_amount.get(),
                 max_amount: s.max_amount.get(),
