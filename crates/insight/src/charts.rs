@@ -85,7 +85,11 @@ pub fn spending_by_category(
     txns: &[Txn],
     range: DateRange,
 ) -> Result<Vec<CategoryTotal>, ChartError> {
-    spending_by_category_with(txns, range, &Adjustments::analyse(txns, &MatchContext::default()))
+    spending_by_category_with(
+        txns,
+        range,
+        &Adjustments::analyse(txns, &MatchContext::default()),
+    )
 }
 
 /// [`spending_by_category`] with given adjustments. A purchase fully cancelled adds nothing
@@ -148,7 +152,11 @@ pub fn week_start(date: NaiveDate) -> NaiveDate {
 /// overlaps `range`. Spending and income only count dates inside `range` (the first and last
 /// weeks may be partial); the balance is always the end-of-week balance.
 pub fn weekly_series(txns: &[Txn], range: DateRange) -> Result<Vec<WeekPoint>, ChartError> {
-    weekly_series_with(txns, range, &Adjustments::analyse(txns, &MatchContext::default()))
+    weekly_series_with(
+        txns,
+        range,
+        &Adjustments::analyse(txns, &MatchContext::default()),
+    )
 }
 
 /// [`weekly_series`] with given adjustments.
@@ -221,7 +229,11 @@ pub struct MonthTotals {
 
 /// Income, spending and net per calendar month overlapping `range` (dates inside `range` only).
 pub fn monthly_totals(txns: &[Txn], range: DateRange) -> Result<Vec<MonthTotals>, ChartError> {
-    monthly_totals_with(txns, range, &Adjustments::analyse(txns, &MatchContext::default()))
+    monthly_totals_with(
+        txns,
+        range,
+        &Adjustments::analyse(txns, &MatchContext::default()),
+    )
 }
 
 /// [`monthly_totals`] with given adjustments.
@@ -346,4 +358,118 @@ pub fn daily_balances(txns: &[Txn], range: DateRange) -> Result<Vec<DayBalance>,
         }
     }
     Ok(out)
+}
+
+/// Which kind of period [`so_far`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodKind {
+    Month,
+    Week,
+}
+
+/// The current (partial) period up to and including `as_of`, against the same days of the
+/// previous period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoFar {
+    pub kind: PeriodKind,
+    /// First day of the current period.
+    pub from: NaiveDate,
+    /// `as_of`: the figures cover `from..=to` only.
+    pub to: NaiveDate,
+    /// The period's last day (`to < period_end` means the period is not complete).
+    pub period_end: NaiveDate,
+    pub complete: bool,
+    pub spending: Won,
+    pub income: Won,
+    /// The same days of the previous period: `previous_from..=previous_to` (for a month, day 1
+    /// to the same day number, clamped to the previous month's length).
+    pub previous_from: NaiveDate,
+    pub previous_to: NaiveDate,
+    pub previous_spending: Won,
+    pub previous_income: Won,
+}
+
+fn add_months(date: NaiveDate, months: i32) -> Option<NaiveDate> {
+    let idx = date.year() * 12 + date.month0() as i32 + months;
+    let (y, m) = (idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1);
+    let mut d = date.day();
+    loop {
+        if let Some(x) = NaiveDate::from_ymd_opt(y, m, d) {
+            return Some(x);
+        }
+        d = d.checked_sub(1)?;
+    }
+}
+
+fn sums(
+    txns: &[Txn],
+    adj: &Adjustments,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Won, Won), ChartError> {
+    let (mut spending, mut income) = (Won::ZERO, Won::ZERO);
+    for t in txns {
+        if t.date < from || t.date > to {
+            continue;
+        }
+        if let Some(a) = adj.spending(t) {
+            spending = spending.checked_add(a)?;
+        }
+        if let Some(a) = adj.income(t) {
+            income = income.checked_add(a)?;
+        }
+    }
+    Ok((spending, income))
+}
+
+/// The month or ISO week containing `as_of`, marked partial ("so far") when `as_of` is not its
+/// last day, with the same days of the previous month or week for comparison. Uses the same
+/// treatment as every other figure ([`Adjustments`]).
+pub fn so_far(
+    txns: &[Txn],
+    adj: &Adjustments,
+    as_of: NaiveDate,
+    kind: PeriodKind,
+) -> Result<SoFar, ChartError> {
+    let overflow = || ChartError::Overflow;
+    let (from, period_end, previous_from, previous_to) = match kind {
+        PeriodKind::Month => {
+            let from = as_of.with_day(1).ok_or_else(overflow)?;
+            let next = add_months(from, 1).ok_or_else(overflow)?;
+            let end = next.pred_opt().ok_or_else(overflow)?;
+            let pfrom = add_months(from, -1).ok_or_else(overflow)?;
+            // The same day number, clamped to the previous month's length.
+            let pto = add_months(as_of, -1).ok_or_else(overflow)?;
+            (from, end, pfrom, pto)
+        }
+        PeriodKind::Week => {
+            let from = week_start(as_of);
+            let end = from
+                .checked_add_signed(Duration::days(6))
+                .ok_or_else(overflow)?;
+            let week = Duration::days(7);
+            (
+                from,
+                end,
+                from.checked_sub_signed(week).ok_or_else(overflow)?,
+                as_of.checked_sub_signed(week).ok_or_else(overflow)?,
+            )
+        }
+    };
+    let (spending, income) = sums(txns, adj, from, as_of)?;
+    let (previous_spending, previous_income) = sums(txns, adj, previous_from, previous_to)?;
+    Ok(SoFar {
+        kind,
+        from,
+        to: as_of,
+        period_end,
+        complete: as_of >= period_end,
+        spending,
+        income,
+        previous_from,
+        previous_to,
+        previous_spending,
+        previous_income,
+    })
 }

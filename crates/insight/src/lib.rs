@@ -29,11 +29,10 @@ pub use categorize::{
 };
 pub use category::Category;
 pub use dictionary::{Dictionary, Keyword, KeywordDirection};
-pub use matching::{
-    Adjustments, DepositRef, MatchContext, OwnTransfer, TransferKind, Treatment,
-};
+pub use matching::{Adjustments, DepositRef, MatchContext, OwnTransfer, TransferKind, Treatment};
 pub use normalize::{group_key, merchant_stem, normalize};
 pub use recurring::{
-    Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule, detect_recurring,
+    FixedMonthly, Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule,
+    detect_recurring, fixed_monthly, manual_series,
 };
 pub use txn::{Direction, Txn};

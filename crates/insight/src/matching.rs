@@ -101,10 +101,15 @@ pub enum Treatment {
     /// Ordinary spending or income at its full amount.
     Normal,
     /// A purchase reduced by matched cancellations: spending of `net` (may be zero).
-    Cancelled { refunded: Won, net: Won },
+    Cancelled {
+        refunded: Won,
+        net: Won,
+    },
     OwnTransfer(OwnTransfer),
     /// A cancellation matched with purchase `purchase_id`.
-    Cancellation { purchase_id: i64 },
+    Cancellation {
+        purchase_id: i64,
+    },
     /// A cancellation no purchase was found for.
     UnmatchedCancellation,
 }
@@ -140,7 +145,10 @@ fn minutes(t: &Txn) -> i64 {
 }
 
 fn transfer_like_out(t: &Txn) -> bool {
-    matches!(t.category_or_default(), Category::Transfer | Category::Other)
+    matches!(
+        t.category_or_default(),
+        Category::Transfer | Category::Other
+    )
 }
 
 fn transfer_like_in(t: &Txn) -> bool {

@@ -452,6 +452,120 @@ impl RecurringSeries {
     }
 }
 
+impl RecurringSeries {
+    /// The series' typical amount per average month (365.2425 / 12 days), rounded half up to
+    /// the won: `amount / k` for every k months, `amount × 30.436875 / days` otherwise (exact
+    /// integer arithmetic).
+    pub fn monthly_equivalent(&self) -> Option<Won> {
+        let amount = i128::from(self.typical_amount.get());
+        let (num, den) = match self.period {
+            Period::Months(k) => (amount, i128::from(k)),
+            // 30.436875 = 146097 / 4800 days per month.
+            p => (
+                amount.checked_mul(146_097)?,
+                4_800i128.checked_mul(i128::from(p.nominal_days()))?,
+            ),
+        };
+        if den <= 0 {
+            return None;
+        }
+        let rounded = (num.checked_mul(2)?.checked_add(den)?).div_euclid(den.checked_mul(2)?);
+        i64::try_from(rounded).ok().map(Won::new)
+    }
+}
+
+/// The monthly fixed costs and fixed income of the active series (their
+/// [`RecurringSeries::monthly_equivalent`] summed per direction).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedMonthly {
+    pub income: Won,
+    pub outgoings: Won,
+    pub income_series: usize,
+    pub outgoing_series: usize,
+}
+
+/// Sums the active series of `series` per direction, per average month.
+pub fn fixed_monthly(series: &[RecurringSeries]) -> Option<FixedMonthly> {
+    let mut out = FixedMonthly::default();
+    for s in series.iter().filter(|s| s.status == SeriesStatus::Active) {
+        let m = s.monthly_equivalent()?;
+        match s.direction {
+            Direction::In => {
+                out.income = out.income.checked_add(m).ok()?;
+                out.income_series += 1;
+            }
+            Direction::Out => {
+                out.outgoings = out.outgoings.checked_add(m).ok()?;
+                out.outgoing_series += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A series the customer added by hand: every transaction of `direction` whose
+/// [`crate::group_key`] is `key`, on a schedule of `period` fitted to them (no regularity test:
+/// the customer says it recurs). `None` when no such transaction exists.
+pub fn manual_series(
+    txns: &[Txn],
+    key: &str,
+    direction: Direction,
+    period: Period,
+    config: &RecurringConfig,
+    as_of: NaiveDate,
+) -> Option<RecurringSeries> {
+    let mut buf = String::new();
+    let mut occ: Vec<Occ> = Vec::new();
+    for (i, t) in txns.iter().enumerate() {
+        if t.direction != direction {
+            continue;
+        }
+        normalize_into(&t.memo, &mut buf);
+        if group_key(&buf) == key {
+            occ.push(Occ {
+                date: t.date,
+                amount: t.amount,
+                index: i,
+            });
+        }
+    }
+    if occ.is_empty() {
+        return None;
+    }
+    occ.sort_by_key(|o| (o.date, txns[o.index].time, txns[o.index].id));
+    let schedule = fit_schedule(period, direction, &occ)?;
+    let mut amounts: Vec<Won> = occ.iter().map(|o| o.amount).collect();
+    amounts.sort_unstable();
+    let (first, last) = (occ.first()?, occ.last()?);
+    let (last_slot, _) = schedule.nearest_slot(last.date)?;
+    let next_expected = schedule.expected(last_slot + schedule.step())?;
+    let since = (as_of - last.date).num_days() as f64;
+    let status = if since > config.stopped_after_periods * period.nominal_days() as f64 {
+        SeriesStatus::Stopped
+    } else {
+        SeriesStatus::Active
+    };
+    Some(RecurringSeries {
+        key: key.to_string(),
+        memo: txns[last.index].memo.clone(),
+        direction,
+        period,
+        schedule,
+        occurrences: occ.len(),
+        outliers: 0,
+        missing: 0,
+        typical_amount: amounts[(amounts.len() - 1) / 2],
+        min_amount: *amounts.first()?,
+        max_amount: *amounts.last()?,
+        first_date: first.date,
+        last_date: last.date,
+        next_expected,
+        std_days: 0.0,
+        status,
+        txn_ids: occ.iter().map(|o| txns[o.index].id).collect(),
+    })
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Occ {
     date: NaiveDate,
@@ -539,9 +653,9 @@ fn detect_series(
     intervals.sort_unstable();
     let median = intervals[(intervals.len() - 1) / 2];
     // The first candidate period that passes every test wins.
-    Period::candidates(median).into_iter().find_map(|period| {
-        detect_with_period(txns, &key, direction, &occ, period, config, as_of)
-    })
+    Period::candidates(median)
+        .into_iter()
+        .find_map(|period| detect_with_period(txns, &key, direction, &occ, period, config, as_of))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -709,11 +823,7 @@ fn shift_order(direction: Direction) -> [ShiftRule; 3] {
 /// squared residual capped just above the tolerance; every other occurrence in a slot costs the
 /// cap. An outlier therefore costs the same whatever the candidate and cannot pull the fit
 /// towards itself. Lower is better; ties go to the most exact hits.
-fn robust_cost(
-    s: Schedule,
-    occ: &[Occ],
-    clamp: i64,
-) -> Option<(i64, std::cmp::Reverse<usize>)> {
+fn robust_cost(s: Schedule, occ: &[Occ], clamp: i64) -> Option<(i64, std::cmp::Reverse<usize>)> {
     let cap = clamp * clamp;
     let mut costs: Vec<(i64, i64)> = Vec::with_capacity(occ.len());
     let mut exact = 0usize;

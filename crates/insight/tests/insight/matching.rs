@@ -85,9 +85,19 @@ fn a_self_named_deposit_and_a_ginkgo_deposit_are_own_transfers() {
         at(inc(1, date(2026, 11, 5), 300_000, "이체 김하늘"), 1, 9, 0),
         at(inc(2, date(2026, 11, 20), 300_000, "이체 김하늘"), 1, 9, 0),
         at(inc(3, date(2026, 11, 21), 50_000, "이체 김철수"), 1, 9, 0),
-        at(out(4, date(2026, 11, 13), 1_000_000, "계좌이체 긴코증권"), 1, 17, 0),
+        at(
+            out(4, date(2026, 11, 13), 1_000_000, "계좌이체 긴코증권"),
+            1,
+            17,
+            0,
+        ),
         at(out(5, date(2026, 11, 14), 1_000_000, "계좌이체"), 1, 17, 0),
-        at(inc(6, date(2026, 11, 25), 3_200_000, "(주)한빛소프트 급여"), 1, 9, 0),
+        at(
+            inc(6, date(2026, 11, 25), 3_200_000, "(주)한빛소프트 급여"),
+            1,
+            9,
+            0,
+        ),
     ]);
     let ctx = MatchContext {
         own_names: vec!["김하늘".into()],
@@ -209,7 +219,14 @@ fn arb_txns() -> impl Strategy<Value = Vec<Txn>> {
         "이체 김하늘",
     ];
     proptest::collection::vec(
-        (0i64..40, 0u32..1440, any::<bool>(), 1i64..6, 0usize..8, 1i64..4),
+        (
+            0i64..40,
+            0u32..1440,
+            any::<bool>(),
+            1i64..6,
+            0usize..8,
+            1i64..4,
+        ),
         0..60,
     )
     .prop_map(move |rows| {
@@ -276,4 +293,111 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn the_current_month_and_week_say_so_far_and_compare_the_same_days() {
+    use ginkgo_insight::charts::{PeriodKind, so_far};
+    let txns = categorized(vec![
+        out(1, date(2026, 11, 2), 10_000, "이마트"),
+        out(2, date(2026, 11, 5), 20_000, "이마트"),
+        // After the same day of the previous month: not compared.
+        out(3, date(2026, 11, 20), 99_000, "이마트"),
+        out(4, date(2026, 12, 1), 7_000, "이마트"),
+        out(5, date(2026, 12, 4), 8_000, "이마트"),
+        inc(6, date(2026, 12, 3), 50_000, "이자"),
+        // A transfer to and from the customer's own accounts counts for neither.
+        at(out(7, date(2026, 12, 2), 500_000, "이체"), 1, 9, 0),
+        at(inc(8, date(2026, 12, 2), 500_000, "이체"), 2, 9, 0),
+    ]);
+    let adj = Adjustments::analyse(&txns, &MatchContext::default());
+    // 2026-12-04 is a Friday.
+    let m = so_far(&txns, &adj, date(2026, 12, 4), PeriodKind::Month).expect("sums");
+    assert!(!m.complete);
+    assert_eq!(
+        (m.from, m.to, m.period_end),
+        (date(2026, 12, 1), date(2026, 12, 4), date(2026, 12, 31))
+    );
+    assert_eq!(m.spending, Won::new(15_000));
+    assert_eq!(m.income, Won::new(50_000));
+    assert_eq!(
+        (m.previous_from, m.previous_to),
+        (date(2026, 11, 1), date(2026, 11, 4))
+    );
+    assert_eq!(m.previous_spending, Won::new(10_000));
+    let w = so_far(&txns, &adj, date(2026, 12, 4), PeriodKind::Week).expect("sums");
+    assert_eq!(
+        (w.from, w.period_end),
+        (date(2026, 11, 30), date(2026, 12, 6))
+    );
+    assert_eq!(w.spending, Won::new(15_000));
+    assert_eq!(
+        (w.previous_from, w.previous_to),
+        (date(2026, 11, 23), date(2026, 11, 27))
+    );
+    assert_eq!(w.previous_spending, Won::ZERO);
+    // The last day of a month is complete; March 31st compares with February 28th.
+    let full = so_far(&txns, &adj, date(2026, 3, 31), PeriodKind::Month).expect("sums");
+    assert!(full.complete);
+    assert_eq!(full.previous_to, date(2026, 2, 28));
+}
+
+#[test]
+fn fixed_costs_are_monthly_equivalents_of_active_series() {
+    use ginkgo_insight::{Period, RecurringConfig, detect_recurring, fixed_monthly, manual_series};
+    let mut txns = Vec::new();
+    let mut id = 0;
+    let mut push = |t: fn(i64, chrono::NaiveDate, i64, &str) -> Txn, d, amount, memo| {
+        id += 1;
+        txns.push(t(id, d, amount, memo));
+    };
+    for k in 0..6 {
+        push(out, date(2026, 1 + 2 * k, 20), 60_000, "수도요금");
+        push(
+            out,
+            date(2026, 6, 1) + Duration::days(7 * i64::from(k)),
+            70_000,
+            "영어학원",
+        );
+    }
+    for m in 1..=11 {
+        push(inc, date(2026, m, 10), 3_000_000, "급여");
+        push(out, date(2026, m, 15), 55_000, "SKT 통신요금");
+    }
+    push(out, date(2026, 3, 9), 12_000, "동네꽃집");
+    push(out, date(2026, 7, 9), 15_000, "동네꽃집");
+    let as_of = date(2026, 11, 16);
+    let series = detect_recurring(&txns, &RecurringConfig::default(), as_of);
+    let fixed = fixed_monthly(&series).expect("sums");
+    // 수도요금 60,000 / 2 + 통신 55,000; the weekly course stopped in July.
+    assert_eq!(fixed.outgoings, Won::new(30_000 + 55_000));
+    assert_eq!(fixed.outgoing_series, 2);
+    assert_eq!(fixed.income, Won::new(3_000_000));
+    // A weekly 70,000 is 70,000 × 30.436875 / 7 = 304,368.75 a month.
+    let weekly = series.iter().find(|s| s.key == "영어학원").expect("found");
+    assert_eq!(weekly.monthly_equivalent(), Some(Won::new(304_369)));
+    // Two flower purchases are no series, but the customer can say they are one.
+    assert!(series.iter().all(|s| s.key != "동네꽃집"));
+    let added = manual_series(
+        &txns,
+        "동네꽃집",
+        Direction::Out,
+        Period::Months(4),
+        &RecurringConfig::default(),
+        as_of,
+    )
+    .expect("two transactions");
+    assert_eq!(added.occurrences, 2);
+    assert_eq!(added.next_expected, date(2026, 11, 9));
+    assert!(
+        manual_series(
+            &txns,
+            "없는가게",
+            Direction::Out,
+            Period::MONTHLY,
+            &RecurringConfig::default(),
+            as_of
+        )
+        .is_none()
+    );
 }

@@ -347,7 +347,9 @@ fn memos_with_sequence_numbers_group_together_but_directions_do_not() {
         .collect();
     let found = detect(&mixed, date(2026, 7, 1));
     assert!(
-        found.iter().all(|s| s.period == Period::BIMONTHLY && s.occurrences == 3),
+        found
+            .iter()
+            .all(|s| s.period == Period::BIMONTHLY && s.occurrences == 3),
         "{found:?}"
     );
     assert!(found.iter().any(|s| s.direction == Direction::Out));
@@ -649,7 +651,10 @@ fn a_water_bill_every_second_month_is_bimonthly_with_the_weekend_shift() {
     let dates = monthly_dates(2026, 1, 6, 20, 2, ShiftRule::NextBusinessDay);
     assert!(dates.contains(&date(2026, 9, 21)));
     let intervals: Vec<i64> = dates.windows(2).map(|w| (w[1] - w[0]).num_days()).collect();
-    assert!(intervals.iter().all(|d| (59..=63).contains(d)), "{intervals:?}");
+    assert!(
+        intervals.iter().all(|d| (59..=63).contains(d)),
+        "{intervals:?}"
+    );
     let found = detect(&series_of(&dates, "수도요금"), date(2026, 12, 1));
     assert_eq!(found.len(), 1, "{found:?}");
     let s = &found[0];
@@ -688,7 +693,10 @@ fn semi_annual_insurance_and_every_three_weeks_are_found() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].period, Period::Weeks(3));
     assert_eq!(found[0].period.code(), "every_3_weeks");
-    assert_eq!(found[0].next_expected, date(2026, 1, 2) + Duration::days(21 * 8));
+    assert_eq!(
+        found[0].next_expected,
+        date(2026, 1, 2) + Duration::days(21 * 8)
+    );
 }
 
 #[test]
@@ -699,7 +707,10 @@ fn every_four_weeks_is_not_mistaken_for_monthly_and_every_ten_days_is_found() {
     let found = detect(&series_of(&every28, "헬스장"), date(2026, 10, 1));
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].period, Period::Weeks(4));
-    assert_eq!(found[0].next_expected, date(2026, 1, 7) + Duration::days(280));
+    assert_eq!(
+        found[0].next_expected,
+        date(2026, 1, 7) + Duration::days(280)
+    );
 
     // Every ten days; a due date on a weekend is debited on the next business day.
     let nominal: Vec<NaiveDate> = (0..9)
@@ -727,7 +738,10 @@ fn period_candidates_cover_every_cycle_in_order() {
         Period::candidates(30),
         vec![Period::MONTHLY, Period::Weeks(4), Period::Days(30)]
     );
-    assert_eq!(Period::candidates(28), vec![Period::MONTHLY, Period::Weeks(4)]);
+    assert_eq!(
+        Period::candidates(28),
+        vec![Period::MONTHLY, Period::Weeks(4)]
+    );
     assert_eq!(
         Period::candidates(61),
         vec![Period::BIMONTHLY, Period::Weeks(9), Period::Days(61)]
@@ -736,7 +750,10 @@ fn period_candidates_cover_every_cycle_in_order() {
         Period::candidates(182),
         vec![Period::SEMIANNUAL, Period::Weeks(26)]
     );
-    assert_eq!(Period::candidates(365), vec![Period::YEARLY, Period::Days(365)]);
+    assert_eq!(
+        Period::candidates(365),
+        vec![Period::YEARLY, Period::Days(365)]
+    );
     assert_eq!(Period::candidates(7), vec![Period::WEEKLY]);
     assert_eq!(Period::candidates(10), vec![Period::Days(10)]);
     assert!(Period::candidates(3).is_empty());
