@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_bank_sync_runs",
         include_str!("../migrations/0004_bank_sync_runs.sql"),
     ),
+    (
+        "0007_insight_overrides",
+        include_str!("../migrations/0007_insight_overrides.sql"),
+    ),
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {
