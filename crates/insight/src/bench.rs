@@ -249,6 +249,7 @@ pub fn generate_transactions(seed: u64, customers: usize, per_customer: usize) -
                 amount: Won::new(amount),
                 balance_after: Won::new(balance),
                 memo,
+                tran_type: String::new(),
                 category: None,
                 category_manual: false,
             });

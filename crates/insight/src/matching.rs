@@ -19,7 +19,8 @@
 //!    contains the customer's own name (at least two characters): money between the customer's
 //!    own accounts even when the other side is not linked.
 //! 4. **Cancellations**: an inflow whose memo carries a cancellation word
-//!    ([`crate::normalize::CANCEL_MARKERS`]) is matched with the latest earlier outflow with the
+//!    ([`crate::normalize::CANCEL_MARKERS`]) or whose bank transaction type does
+//!    (`체크카드취소`) is matched with the latest earlier outflow with the
 //!    same [`merchant_stem`] within `cancel_window_days` whose not yet cancelled amount is at
 //!    least the cancellation's: an exact (full) match first, else the latest that covers it
 //!    (a partial cancellation); several partial cancellations may reduce one purchase. A matched
@@ -289,7 +290,7 @@ impl Adjustments {
         for t in txns {
             if t.direction == Direction::In && !adj.transfers.contains_key(&t.id) {
                 normalize_into(&t.memo, &mut buf);
-                if is_cancellation_memo(&buf) {
+                if is_cancellation_memo(&buf) || t.tran_type.contains("취소") {
                     cancels.push(t);
                 }
             }

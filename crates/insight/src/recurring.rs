@@ -139,6 +139,36 @@ impl Period {
         }
     }
 
+    /// The inverse of [`Period::code`] (also `every_1_months` and the like); counts from 1 to
+    /// 400 days, 52 weeks or 24 months.
+    pub fn from_code(code: &str) -> Option<Period> {
+        let named = match code {
+            "weekly" => Some(Period::WEEKLY),
+            "biweekly" => Some(Period::BIWEEKLY),
+            "monthly" => Some(Period::MONTHLY),
+            "bimonthly" => Some(Period::BIMONTHLY),
+            "quarterly" => Some(Period::QUARTERLY),
+            "semiannual" => Some(Period::SEMIANNUAL),
+            "yearly" => Some(Period::YEARLY),
+            _ => None,
+        };
+        if named.is_some() {
+            return named;
+        }
+        let rest = code.strip_prefix("every_")?;
+        let (n, unit) = rest.split_once('_')?;
+        if n.starts_with('0') || n.len() > 3 || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u32 = n.parse().ok()?;
+        match unit {
+            "days" if (1..=400).contains(&n) => Some(Period::Days(n)),
+            "weeks" if (1..=52).contains(&n) => Some(Period::Weeks(n)),
+            "months" if (1..=24).contains(&n) => Some(Period::Months(n)),
+            _ => None,
+        }
+    }
+
     /// `days`, `weeks` or `months`, and the count.
     pub fn unit_and_count(self) -> (&'static str, u32) {
         match self {
@@ -954,6 +984,33 @@ mod tests {
             ShiftRule::NextBusinessDay.apply(d(2026, 4, 24)),
             d(2026, 4, 24)
         );
+    }
+
+    #[test]
+    fn period_codes_round_trip() {
+        for p in [
+            Period::WEEKLY,
+            Period::Weeks(3),
+            Period::MONTHLY,
+            Period::BIMONTHLY,
+            Period::Months(5),
+            Period::SEMIANNUAL,
+            Period::YEARLY,
+            Period::Days(10),
+        ] {
+            assert_eq!(Period::from_code(&p.code()), Some(p));
+        }
+        assert_eq!(Period::from_code("every_2_months"), Some(Period::BIMONTHLY));
+        for bad in [
+            "",
+            "every_0_days",
+            "every_01_weeks",
+            "every_x_days",
+            "every_25_months",
+            "daily",
+        ] {
+            assert_eq!(Period::from_code(bad), None, "{bad}");
+        }
     }
 
     #[test]

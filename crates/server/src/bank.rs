@@ -168,6 +168,7 @@ pub fn to_txn(t: &BankTxn) -> Txn {
         amount: t.amount,
         balance_after: t.balance_after,
         memo: t.memo.clone(),
+        tran_type: t.tran_type.clone(),
         category: Category::from_code(&t.category),
         category_manual: t.manual,
     }
@@ -334,6 +335,7 @@ pub async fn finish_link(
         .store()
         .upsert_bank_accounts(user_id, link.id, account_infos(&me.accounts))
         .await?;
+    crate::insight::remember_own_name(state, user_id, &me.user_name).await?;
     tracing::info!(user_id, accounts = me.accounts.len(), "bank linked");
     Ok(user_id)
 }

@@ -164,7 +164,7 @@ pub struct CategoryChange {
 /// Something the customer told Ginkgo about the insight figures (see migration 0007).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InsightOverride {
-    /// `unpair`, `series_dismiss` or `series_add`.
+    /// `unpair`, `series_dismiss`, `series_add` or `own_name`.
     pub kind: String,
     pub subject: String,
     pub data: String,
