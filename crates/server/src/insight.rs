@@ -176,6 +176,53 @@ pub fn series_with_overrides(
     out
 }
 
+/// One login's share of the NFKC re-file (see [`run_pending_tasks`]): answers how many rows
+/// changed category.
+pub async fn refile_nfkc(state: &AppState, user_id: UserId) -> Result<u64, ApiError> {
+    let store = state.store();
+    let rows = store.all_bank_transactions(user_id, None, None).await?;
+    let changed: Vec<(i64, String, &ginkgo_store::BankTxn)> = rows
+        .iter()
+        .filter_map(|r| {
+            let n = normalize(&r.memo);
+            (n != r.memo_norm).then_some((r.id, n, r))
+        })
+        .collect();
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    store
+        .set_memo_norms(
+            user_id,
+            changed.iter().map(|(id, n, _)| (*id, n.clone())).collect(),
+        )
+        .await?;
+    let cat = categorizer_of(state, user_id).await?;
+    let changes: Vec<CategoryChange> = changed
+        .iter()
+        .filter(|(_, _, r)| !r.manual)
+        .filter_map(|(id, norm, r)| {
+            let dir = if r.direction == "in" {
+                Direction::In
+            } else {
+                Direction::Out
+            };
+            let c = cat.categorize(norm, dir);
+            let (source, rule_id) = source_parts(&c.source);
+            let code = c.category.code();
+            (code != r.category || source != r.category_source || rule_id != r.rule_id).then(|| {
+                CategoryChange {
+                    txn_id: *id,
+                    category: code.to_string(),
+                    source: source.to_string(),
+                    rule_id,
+                }
+            })
+        })
+        .collect();
+    Ok(store.apply_category_changes(user_id, changes).await?)
+}
+
 /// Migration 0007's one-off task: memos are now normalised with NFKC. Recomputes every stored
 /// `memo_norm` and re-files (with each login's rules) the rows whose normalised memo changed and
 /// whose category changes with it; rows filed by hand keep their category. Safe to run twice
@@ -188,47 +235,7 @@ pub async fn run_pending_tasks(state: &AppState) -> Result<u64, ApiError> {
     }
     let mut refiled = 0u64;
     for user in store.list_users().await? {
-        let rows = store.all_bank_transactions(user.id, None, None).await?;
-        let changed: Vec<(i64, String, &ginkgo_store::BankTxn)> = rows
-            .iter()
-            .filter_map(|r| {
-                let n = normalize(&r.memo);
-                (n != r.memo_norm).then(|| (r.id, n, r))
-            })
-            .collect();
-        if changed.is_empty() {
-            continue;
-        }
-        store
-            .set_memo_norms(
-                user.id,
-                changed.iter().map(|(id, n, _)| (*id, n.clone())).collect(),
-            )
-            .await?;
-        let cat = categorizer_of(state, user.id).await?;
-        let changes: Vec<CategoryChange> = changed
-            .iter()
-            .filter(|(_, _, r)| !r.manual)
-            .filter_map(|(id, norm, r)| {
-                let dir = if r.direction == "in" {
-                    Direction::In
-                } else {
-                    Direction::Out
-                };
-                let c = cat.categorize(norm, dir);
-                let (source, rule_id) = source_parts(&c.source);
-                let code = c.category.code();
-                (code != r.category || source != r.category_source || rule_id != r.rule_id).then(
-                    || CategoryChange {
-                        txn_id: *id,
-                        category: code.to_string(),
-                        source: source.to_string(),
-                        rule_id,
-                    },
-                )
-            })
-            .collect();
-        refiled += store.apply_category_changes(user.id, changes).await?;
+        refiled += refile_nfkc(state, user.id).await?;
     }
     store.finish_pending_task(NFKC_REFILE).await?;
     tracing::info!(refiled, "NFKC re-file done");

@@ -284,7 +284,7 @@ async fn find(state: &AppState, user: &AuthUser, q: &SearchQuery) -> ApiResult<F
     let l = ctx::load(state, user, Some(f.from), Some(f.to)).await?;
     let by_id: HashMap<i64, &Txn> = l.txns.iter().map(|t| (t.id, t)).collect();
     let mut hits: Vec<&Txn> = l.txns.iter().filter(|t| matches(&f, t)).collect();
-    hits.sort_by(|a, b| (b.date, b.time, b.id).cmp(&(a.date, a.time, a.id)));
+    hits.sort_by_key(|t| std::cmp::Reverse((t.date, t.time, t.id)));
     let (mut spending, mut income) = (0i64, 0i64);
     let items: Vec<SearchItem> = hits
         .into_iter()

@@ -532,3 +532,116 @@ async fn insight_tells_the_truth_on_postgres() {
     .await;
     run(app, bank).await;
 }
+
+/// What the code before NFKC made of a memo: full-width ASCII folded, lower case, no spaces.
+fn old_normalize(memo: &str) -> String {
+    memo.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+async fn nfkc_refile(app: TestApp, bank: Bank) {
+    let token = linked(&app, &bank, "c@test.kr", 0).await;
+    let fin = bank.handle.users()[0].accounts[0].fintech_use_num.clone();
+    let today = ginkgo_domain::time::today_kst();
+    let d = today.format("%Y%m%d").to_string();
+    let nfd: String = "스타벅스 역삼점".nfd().collect();
+    let nfd2: String = "이디야커피".nfd().collect();
+    bank.handle
+        .append_rows(
+            &fin,
+            &[
+                row(&d, "235957", "출금", &nfd, 4_500),
+                row(&d, "235958", "출금", &nfd2, 3_000),
+                row(&d, "235959", "출금", "GS25 역삼점", 1_000),
+            ],
+        )
+        .expect("append");
+    sync(&app, &token).await;
+    let uid = app.get("/api/v1/me", &token).await.1["id"]
+        .as_i64()
+        .expect("id");
+    let rows = app
+        .store
+        .all_bank_transactions(uid, Some(today), Some(today))
+        .await
+        .expect("rows");
+    let star = rows.iter().find(|r| r.memo == nfd).expect("synced").clone();
+    let ediya = rows
+        .iter()
+        .find(|r| r.memo == nfd2)
+        .expect("synced")
+        .clone();
+    assert_eq!(star.category, "cafe");
+    assert_eq!(star.memo_norm, "스타벅스역삼점");
+    // The state before migration 0007: old normal forms, filed by the direction's default; the
+    // customer filed one of them by hand.
+    app.store
+        .set_memo_norms(
+            uid,
+            vec![
+                (star.id, old_normalize(&nfd)),
+                (ediya.id, old_normalize(&nfd2)),
+            ],
+        )
+        .await
+        .expect("set");
+    app.store
+        .apply_category_changes(
+            uid,
+            vec![ginkgo_store::CategoryChange {
+                txn_id: star.id,
+                category: "other".into(),
+                source: "default".into(),
+                rule_id: None,
+            }],
+        )
+        .await
+        .expect("apply");
+    app.store
+        .set_manual_category(uid, ediya.id, "food")
+        .await
+        .expect("manual");
+    let state = ginkgo_server::AppState::new(app.store.clone(), ginkgo_server::Config::default());
+    let refiled = ginkgo_server::insight::refile_nfkc(&state, uid)
+        .await
+        .expect("refile");
+    assert_eq!(refiled, 1, "the hand-filed row keeps its category");
+    let after = app.store.bank_transaction(uid, star.id).await.expect("row");
+    assert_eq!(after.category, "cafe");
+    assert_eq!(after.category_source, "dictionary");
+    assert_eq!(after.memo_norm, "스타벅스역삼점");
+    let kept = app
+        .store
+        .bank_transaction(uid, ediya.id)
+        .await
+        .expect("row");
+    assert_eq!(kept.category, "food");
+    assert_eq!(kept.memo_norm, "이디야커피");
+    // Idempotent.
+    assert_eq!(
+        ginkgo_server::insight::refile_nfkc(&state, uid)
+            .await
+            .expect("refile"),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nfkc_refile_fixes_old_normal_forms_on_sqlite() {
+    let bank = start_sandbox(30).await;
+    let app = app_with_bank(&bank).await;
+    nfkc_refile(app, bank).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nfkc_refile_fixes_old_normal_forms_on_postgres() {
+    let Some(url) = fresh_postgres().await else {
+        eprintln!("skipped: GINKGO_TEST_POSTGRES_URL not set");
+        return;
+    };
+    let bank = start_sandbox(30).await;
+    let app = app_with_bank_at(&bank, url, temp_dir("nfkc-pg")).await;
+    nfkc_refile(app, bank).await;
+}
