@@ -33,6 +33,6 @@ pub use matching::{Adjustments, DepositRef, MatchContext, OwnTransfer, TransferK
 pub use normalize::{group_key, merchant_stem, normalize};
 pub use recurring::{
     FixedMonthly, Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule,
-    detect_recurring, fixed_monthly, manual_series,
+    detect_recurring, detect_recurring_except, fixed_monthly, manual_series,
 };
 pub use txn::{Direction, Txn};

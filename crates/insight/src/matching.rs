@@ -161,7 +161,7 @@ fn transfer_like_in(t: &Txn) -> bool {
 
 impl Adjustments {
     /// Decides every transaction's treatment (see the module notes).
-    pub fn analyse(txns: &[Txn], ctx: &MatchContext) -> Adjustments {
+    pub fn analyse<'a>(txns: &'a [Txn], ctx: &MatchContext) -> Adjustments {
         let mut adj = Adjustments::default();
         let free = |t: &Txn| !ctx.unpaired.contains(&t.id);
 
@@ -296,16 +296,24 @@ impl Adjustments {
             }
         }
         if !cancels.is_empty() {
-            let stems: HashSet<String> = cancels.iter().map(|c| merchant_stem(&c.memo)).collect();
+            // Memos repeat a lot: each distinct memo's stem is computed once.
+            let mut stem_of: HashMap<&str, String> = HashMap::new();
+            let mut stem = |memo: &'a str| -> String {
+                stem_of
+                    .entry(memo)
+                    .or_insert_with(|| merchant_stem(memo))
+                    .clone()
+            };
+            let stems: HashSet<String> = cancels.iter().map(|c| stem(&c.memo)).collect();
             // Purchases by stem, only for stems some cancellation has.
             let mut purchases: HashMap<String, Vec<&Txn>> = HashMap::new();
             for t in txns {
                 if t.direction != Direction::Out || adj.transfers.contains_key(&t.id) {
                     continue;
                 }
-                let stem = merchant_stem(&t.memo);
-                if stems.contains(&stem) {
-                    purchases.entry(stem).or_default().push(t);
+                let s = stem(&t.memo);
+                if stems.contains(&s) {
+                    purchases.entry(s).or_default().push(t);
                 }
             }
             for list in purchases.values_mut() {
@@ -313,8 +321,8 @@ impl Adjustments {
             }
             cancels.sort_by_key(|t| (t.date, t.time, t.id));
             for c in cancels {
-                let stem = merchant_stem(&c.memo);
-                let found = purchases.get(&stem).and_then(|list| {
+                let key = stem(&c.memo);
+                let found = purchases.get(&key).and_then(|list| {
                     let remaining = |p: &Txn| {
                         p.amount
                             .checked_sub(adj.refunded.get(&p.id).copied().unwrap_or(Won::ZERO))

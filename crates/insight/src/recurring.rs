@@ -610,10 +610,24 @@ pub fn detect_recurring(
     config: &RecurringConfig,
     as_of: NaiveDate,
 ) -> Vec<RecurringSeries> {
+    detect_recurring_except(txns, config, as_of, |_| false)
+}
+
+/// [`detect_recurring`] leaving out the transactions `skip` answers true for (own transfers,
+/// say), without copying the rest.
+pub fn detect_recurring_except(
+    txns: &[Txn],
+    config: &RecurringConfig,
+    as_of: NaiveDate,
+    skip: impl Fn(&Txn) -> bool,
+) -> Vec<RecurringSeries> {
     // Group without allocating per transaction: one map per direction keyed by the group key.
     let mut maps: [HashMap<String, Vec<usize>>; 2] = [HashMap::new(), HashMap::new()];
     let mut buf = String::new();
     for (i, t) in txns.iter().enumerate() {
+        if skip(t) {
+            continue;
+        }
         normalize_into(&t.memo, &mut buf);
         let key = group_key(&buf);
         let map = &mut maps[dir_index(t.direction)];
@@ -682,10 +696,49 @@ fn detect_series(
     }
     intervals.sort_unstable();
     let median = intervals[(intervals.len() - 1) / 2];
-    // The first candidate period that passes every test wins.
-    Period::candidates(median)
-        .into_iter()
-        .find_map(|period| detect_with_period(txns, &key, direction, &occ, period, config, as_of))
+    // The first candidate period that passes every test wins. Every-n-days schedules need a
+    // long series nearly all on schedule: unless half the intervals are within a weekend move
+    // (2 days) of n, the (costly) fit is not tried.
+    let near = |n: i64| intervals.iter().filter(|d| (**d - n).abs() <= 2).count();
+    // Every-k-months schedules (k ≥ 2) need the occurrences in one month phase: each kept one is
+    // within its tolerance plus a weekend move (at most 7 days) of a date in a month of the
+    // phase, so unless enough occurrences are within 8 days of such a month, the (costly)
+    // calendar fit is not tried.
+    let n = occ.len();
+    let allowed = if n >= config.long_series_min {
+        ((n as f64 * config.max_outlier_fraction).floor() as usize).max(1)
+    } else {
+        0
+    };
+    let in_phase = |k: i64| {
+        (0..k)
+            .map(|p| {
+                occ.iter()
+                    .filter(|o| {
+                        [-8i64, 0, 8].iter().any(|d| {
+                            o.date
+                                .checked_add_signed(Duration::days(*d))
+                                .is_some_and(|x| month_index(x).rem_euclid(k) == p)
+                        })
+                    })
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    Period::candidates(median).into_iter().find_map(|period| {
+        match period {
+            Period::Days(n)
+                if occ.len() < config.long_series_min
+                    || near(i64::from(n)) * 2 < intervals.len() =>
+            {
+                return None;
+            }
+            Period::Months(k) if k >= 2 && in_phase(i64::from(k)) + allowed < n => return None,
+            _ => {}
+        }
+        detect_with_period(txns, &key, direction, &occ, period, config, as_of)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -9,7 +9,7 @@ use ginkgo_domain::time::to_kst;
 use ginkgo_insight::matching::{Adjustments, DepositRef, MatchContext};
 use ginkgo_insight::normalize::normalize;
 use ginkgo_insight::recurring::{
-    Period, RecurringConfig, RecurringSeries, detect_recurring, manual_series,
+    Period, RecurringConfig, RecurringSeries, detect_recurring_except, manual_series,
 };
 use ginkgo_insight::txn::{Direction, Txn};
 use ginkgo_store::{CategoryChange, DepositStatus, InsightOverride, UserId};
@@ -132,13 +132,15 @@ async fn context(
 }
 
 /// The customer's recurring series after their overrides: detected ones not dismissed, plus the
-/// ones they added (each marked `true`).
+/// ones they added (each marked `true`). Own transfers are left out of the detection: moving
+/// money between one's own accounts is no fixed cost.
 pub fn series_with_overrides(
-    txns: &[Txn],
-    overrides: &[InsightOverride],
+    loaded: &Loaded,
     config: &RecurringConfig,
     as_of: NaiveDate,
 ) -> Vec<(RecurringSeries, bool)> {
+    let txns = &loaded.txns[..];
+    let overrides = &loaded.overrides[..];
     let dismissed: HashSet<&str> = overrides
         .iter()
         .filter(|o| o.kind == SERIES_DISMISS)
@@ -163,7 +165,8 @@ pub fn series_with_overrides(
             out.push((s, true));
         }
     }
-    for s in detect_recurring(txns, config, as_of) {
+    let own = &loaded.adj.transfers;
+    for s in detect_recurring_except(txns, config, as_of, |t| own.contains_key(&t.id)) {
         let subject = series_subject(s.direction, &s.key);
         if dismissed.contains(subject.as_str()) || added_subjects.contains(&subject) {
             continue;

@@ -401,3 +401,31 @@ fn fixed_costs_are_monthly_equivalents_of_active_series() {
         .is_none()
     );
 }
+
+#[test]
+fn the_generator_pairs_within_a_customer_and_nets_its_cancellations() {
+    use ginkgo_insight::bench::{customer_of, generate_transactions, per_customer};
+    let txns = categorized(generate_transactions(11, 20, 800));
+    let mut cancels = 0;
+    per_customer(&txns, |mine| {
+        let adj = Adjustments::analyse(mine, &MatchContext::default());
+        let by_id: std::collections::HashMap<i64, &Txn> = mine.iter().map(|t| (t.id, t)).collect();
+        assert_eq!(adj.transfers.len(), 24);
+        for (id, o) in &adj.transfers {
+            let c = by_id[&o.counterpart.expect("linked")];
+            assert_eq!(customer_of(c), customer_of(by_id[id]));
+            assert_ne!(c.account_id, by_id[id].account_id);
+        }
+        // Every generated cancellation follows its purchase within five days: all match.
+        for t in mine.iter().filter(|t| t.memo.ends_with("취소")) {
+            let p = adj.cancellations[&t.id].expect("matched");
+            assert!(
+                by_id[&p]
+                    .memo
+                    .starts_with(t.memo.split(' ').next().unwrap_or_default())
+            );
+            cancels += 1;
+        }
+    });
+    assert!(cancels > 100, "{cancels}");
+}

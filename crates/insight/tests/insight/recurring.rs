@@ -1,6 +1,6 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use ginkgo_domain::rng::SplitMix64;
-use ginkgo_insight::bench::generate_transactions;
+use ginkgo_insight::bench::{customer_of, generate_transactions, recurring_of_customer};
 use ginkgo_insight::recurring::Schedule;
 use ginkgo_insight::{
     Direction, Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule, Txn,
@@ -365,10 +365,14 @@ fn generated_customers_have_exactly_their_scheduled_series() {
     for customer in 1..=12 {
         let mine: Vec<Txn> = txns
             .iter()
-            .filter(|t| t.account_id == customer)
+            .filter(|t| customer_of(t) == customer)
             .cloned()
             .collect();
-        let found = detect(&mine, date(2025, 12, 31));
+        let (adj, found) =
+            recurring_of_customer(&mine, &RecurringConfig::default(), date(2025, 12, 31));
+        // The monthly transfers to the customer's savings account are paired (23:50 → 00:10),
+        // and are not a recurring payment.
+        assert_eq!(adj.transfers.len(), 24, "customer {customer}");
         let mut got: Vec<(String, Period)> =
             found.iter().map(|s| (s.key.clone(), s.period)).collect();
         got.sort();
@@ -399,9 +403,13 @@ fn generated_customers_have_exactly_their_scheduled_series() {
             has(&|k| k.ends_with("급여"), Period::MONTHLY),
             "customer {customer}: {got:?}"
         );
+        assert!(
+            has(&|k| k == "수도요금", Period::BIMONTHLY),
+            "customer {customer}: {got:?}"
+        );
         assert_eq!(
             got.len(),
-            8,
+            9,
             "customer {customer}: unexpected series in {got:?}"
         );
         let salary = found

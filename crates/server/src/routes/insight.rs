@@ -341,8 +341,7 @@ fn recurring_view(s: &RecurringSeries, added: bool) -> RecurringView {
 async fn series_of(state: &AppState, user: &AuthUser) -> ApiResult<Vec<(RecurringSeries, bool)>> {
     let l: Loaded = ctx::load(state, user, None, None).await?;
     Ok(ctx::series_with_overrides(
-        &l.txns,
-        &l.overrides,
+        &l,
         &recurring_config(state),
         today_kst(),
     ))
