@@ -276,6 +276,25 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// The same schedule with no weekend rule.
+    fn without_shift(self) -> Schedule {
+        match self {
+            Schedule::EveryDays { days, phase, .. } => Schedule::EveryDays {
+                days,
+                phase,
+                shift: ShiftRule::None,
+            },
+            Schedule::EveryMonths {
+                months, phase, day, ..
+            } => Schedule::EveryMonths {
+                months,
+                phase,
+                day,
+                shift: ShiftRule::None,
+            },
+        }
+    }
+
     fn step(self) -> i64 {
         match self {
             Schedule::EveryDays { .. } => 1,
@@ -905,8 +924,9 @@ fn shift_order(direction: Direction) -> [ShiftRule; 3] {
 /// Robust cost of a candidate schedule: per slot only the closest occurrence counts, with its
 /// squared residual capped just above the tolerance; every other occurrence in a slot costs the
 /// cap. An outlier therefore costs the same whatever the candidate and cannot pull the fit
-/// towards itself. Lower is better; ties go to the most exact hits.
-fn robust_cost(s: Schedule, occ: &[Occ], clamp: i64) -> Option<(i64, std::cmp::Reverse<usize>)> {
+/// towards itself. Lower is better; ties go to the most exact hits, then to the fewest
+/// weekend moves (the 31st with one move beats the 30th with two when both fit equally).
+fn robust_cost(s: Schedule, occ: &[Occ], clamp: i64) -> Option<Cost> {
     let cap = clamp * clamp;
     let mut costs: Vec<(i64, i64)> = Vec::with_capacity(occ.len());
     let mut exact = 0usize;
@@ -919,13 +939,20 @@ fn robust_cost(s: Schedule, occ: &[Occ], clamp: i64) -> Option<(i64, std::cmp::R
         costs.push((slot, r * r));
     }
     costs.sort_unstable();
+    let unshifted = s.without_shift();
     let mut total = 0i64;
+    let mut moved = 0usize;
     for (i, (slot, cost)) in costs.iter().enumerate() {
         let first_in_slot = i == 0 || costs[i - 1].0 != *slot;
         total += if first_in_slot { *cost } else { cap };
+        if first_in_slot && unshifted.expected(*slot) != s.expected(*slot) {
+            moved += 1;
+        }
     }
-    Some((total, std::cmp::Reverse(exact)))
+    Some((total, std::cmp::Reverse(exact), moved))
 }
+
+type Cost = (i64, std::cmp::Reverse<usize>, usize);
 
 fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Schedule> {
     let clamp = period.tolerance_days() + 1;
@@ -949,7 +976,7 @@ fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Sch
             }
             // Every n days (not a whole number of weeks): slots move through the week, so the
             // weekend rule is fitted like a calendar schedule's.
-            let mut best: Option<((i64, std::cmp::Reverse<usize>), Schedule)> = None;
+            let mut best: Option<(Cost, Schedule)> = None;
             for shift in shift_order {
                 let s = Schedule::EveryDays { days, phase, shift };
                 let score = robust_cost(s, occ, clamp)?;
@@ -987,7 +1014,7 @@ fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Sch
     days.sort_unstable();
     days.dedup();
 
-    let mut best: Option<((i64, std::cmp::Reverse<usize>), Schedule)> = None;
+    let mut best: Option<(Cost, Schedule)> = None;
     for &day in &days {
         for shift in shift_order {
             let s = Schedule::EveryMonths {
