@@ -918,8 +918,8 @@ pub async fn add_series(
 #[serde(deny_unknown_fields)]
 pub struct SuggestQuery {
     pub transaction_id: i64,
-    /// The category the customer wants (for the preview counts).
-    pub category: String,
+    /// The category the customer wants (for the preview counts); default: the transaction's.
+    pub category: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -980,8 +980,10 @@ pub async fn suggest_rule(
     user: AuthUser,
     ApiQuery(q): ApiQuery<SuggestQuery>,
 ) -> ApiResult<Json<RuleSuggestion>> {
-    Category::from_code(&q.category)
-        .ok_or_else(|| ApiError::validation(format!("unknown category '{}'", q.category)))?;
+    if let Some(c) = &q.category {
+        Category::from_code(c)
+            .ok_or_else(|| ApiError::validation(format!("unknown category '{c}'")))?;
+    }
     let txn = state
         .store()
         .bank_transaction(user.user_id, q.transaction_id)
@@ -995,8 +997,9 @@ pub async fn suggest_rule(
         .take(100)
         .collect();
     let exact: String = txn.memo.trim().chars().take(100).collect();
-    let merchant_changes = preview_count(&state, &user, "contains", &stem, &q.category).await?;
-    let exact_changes = preview_count(&state, &user, "equals", &exact, &q.category).await?;
+    let category = q.category.unwrap_or_else(|| txn.category.clone());
+    let merchant_changes = preview_count(&state, &user, "contains", &stem, &category).await?;
+    let exact_changes = preview_count(&state, &user, "equals", &exact, &category).await?;
     Ok(Json(RuleSuggestion {
         memo: txn.memo,
         merchant: RuleOption {
