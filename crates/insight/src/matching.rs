@@ -296,17 +296,23 @@ impl Adjustments {
             }
         }
         if !cancels.is_empty() {
-            // Memos repeat a lot: each distinct memo's stem is computed once.
-            let mut stem_of: HashMap<&str, String> = HashMap::new();
-            let mut stem = |memo: &'a str| -> String {
-                stem_of
-                    .entry(memo)
-                    .or_insert_with(|| merchant_stem(memo))
-                    .clone()
+            // Memos repeat a lot: each distinct memo's stem is computed once, and stems are
+            // small numbers from then on.
+            let mut stem_of: HashMap<&str, usize> = HashMap::new();
+            let mut ids: HashMap<String, usize> = HashMap::new();
+            let mut stem = |memo: &'a str| -> usize {
+                if let Some(i) = stem_of.get(memo) {
+                    return *i;
+                }
+                let s = merchant_stem(memo);
+                let next = ids.len();
+                let i = *ids.entry(s).or_insert(next);
+                stem_of.insert(memo, i);
+                i
             };
-            let stems: HashSet<String> = cancels.iter().map(|c| stem(&c.memo)).collect();
+            let stems: HashSet<usize> = cancels.iter().map(|c| stem(&c.memo)).collect();
             // Purchases by stem, only for stems some cancellation has.
-            let mut purchases: HashMap<String, Vec<&Txn>> = HashMap::new();
+            let mut purchases: HashMap<usize, Vec<&Txn>> = HashMap::new();
             for t in txns {
                 if t.direction != Direction::Out || adj.transfers.contains_key(&t.id) {
                     continue;

@@ -77,8 +77,10 @@ pub fn merchant_stem(memo: &str) -> String {
     for word in memo.split_whitespace() {
         normalize_into(word, &mut buf);
         let mut w = buf.clone();
-        for marker in CANCEL_MARKERS {
-            w = w.replace(marker, "");
+        if has_marker_start(&w) {
+            for marker in CANCEL_MARKERS {
+                w = w.replace(marker, "");
+            }
         }
         let w = w.trim_matches(|c: char| matches!(c, '(' | ')' | '[' | ']' | '-' | '/' | '.'));
         if w.is_empty() {
@@ -105,7 +107,12 @@ pub const CANCEL_MARKERS: [&str; 6] = ["부분취소", "승인취소", "결제�
 
 /// Whether a normalised memo marks a cancellation (see [`CANCEL_MARKERS`]).
 pub fn is_cancellation_memo(normalized: &str) -> bool {
-    CANCEL_MARKERS.iter().any(|m| normalized.contains(m))
+    has_marker_start(normalized) && CANCEL_MARKERS.iter().any(|m| normalized.contains(m))
+}
+
+/// Every marker contains `취`, `환` or `반`: a cheap character scan rules most memos out.
+fn has_marker_start(s: &str) -> bool {
+    s.contains(['취', '환', '반'])
 }
 
 /// The key recurring series are grouped by: the normalised memo with a trailing run of **three
