@@ -124,6 +124,7 @@ pub struct SearchItem {
     pub amount: i64,
     #[schema(example = "토스 이체")]
     pub memo: String,
+    /// The category in the figures (an own transfer is always `transfer`).
     #[schema(example = "transfer")]
     pub category: &'static str,
     pub treatment: TreatmentView,
@@ -213,12 +214,22 @@ fn filter_of(q: &SearchQuery) -> ApiResult<Filter> {
     })
 }
 
-fn matches(f: &Filter, t: &Txn) -> bool {
+/// The category a transaction is filed under in the figures: an own transfer is a transfer,
+/// whatever its memo made of it.
+fn filed_as(t: &Txn, adj: &Adjustments) -> Category {
+    if adj.transfers.contains_key(&t.id) {
+        Category::Transfer
+    } else {
+        t.category_or_default()
+    }
+}
+
+fn matches(f: &Filter, t: &Txn, adj: &Adjustments) -> bool {
     t.date >= f.from
         && t.date <= f.to
         && f.min.is_none_or(|m| t.amount >= m)
         && f.max.is_none_or(|m| t.amount <= m)
-        && f.category.is_none_or(|c| t.category_or_default() == c)
+        && f.category.is_none_or(|c| filed_as(t, adj) == c)
         && f.direction.is_none_or(|d| t.direction == d)
         && f.q
             .as_ref()
@@ -283,7 +294,7 @@ async fn find(state: &AppState, user: &AuthUser, q: &SearchQuery) -> ApiResult<F
     let f = filter_of(q)?;
     let l = ctx::load(state, user, Some(f.from), Some(f.to)).await?;
     let by_id: HashMap<i64, &Txn> = l.txns.iter().map(|t| (t.id, t)).collect();
-    let mut hits: Vec<&Txn> = l.txns.iter().filter(|t| matches(&f, t)).collect();
+    let mut hits: Vec<&Txn> = l.txns.iter().filter(|t| matches(&f, t, &l.adj)).collect();
     hits.sort_by_key(|t| std::cmp::Reverse((t.date, t.time, t.id)));
     let (mut spending, mut income) = (0i64, 0i64);
     let items: Vec<SearchItem> = hits
@@ -302,7 +313,7 @@ async fn find(state: &AppState, user: &AuthUser, q: &SearchQuery) -> ApiResult<F
                 direction: t.direction.code(),
                 amount: t.amount.get(),
                 memo: t.memo.clone(),
-                category: t.category_or_default().code(),
+                category: filed_as(t, &l.adj).code(),
                 treatment,
             }
         })

@@ -163,6 +163,7 @@ async fn run(app: TestApp, bank: Bank) {
         assert_eq!(t["treatment"]["kind"], "own_transfer", "{t}");
         assert_eq!(t["treatment"]["transfer"], "linked_accounts");
         assert_eq!(t["treatment"]["counted"], 0);
+        assert_eq!(t["category"], "transfer", "filed as a transfer");
         let cp = &t["treatment"]["counterpart"];
         let sent =
             NaiveDate::parse_from_str(t["date"].as_str().expect("d"), "%Y-%m-%d").expect("d");
