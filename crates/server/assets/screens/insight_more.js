@@ -104,6 +104,29 @@ function refileForm(app, cats, x, done) {
   return form;
 }
 
+const PERIODS = ['weekly', 'biweekly', 'monthly', 'bimonthly', 'quarterly', 'semiannual', 'yearly'];
+
+/** Add the series a transaction belongs to (same memo and direction) by hand. */
+function addSeriesForm(app, x, done) {
+  const period = h('select', { class: 'input input-sm' },
+    PERIODS.map((p) => h('option', { value: p, selected: p === 'monthly' }, t(`insight.period.${p}`))));
+  const status = h('div', { 'aria-live': 'polite' });
+  const form = h('form', { class: 'form' },
+    h('div', { class: 'filters' }, field(t('insight.series.period'), period)),
+    status,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, t('insight.series.add')), button(t('rules.cancel'), { onclick: done })));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await post('/api/v1/insight/recurring/add', { transaction_id: x.id, period: period.value });
+      app.rerender();
+    } catch (err) {
+      status.replaceChildren(notice('error', errorText(err)));
+    }
+  });
+  return form;
+}
+
 /** Search, how each transaction counts, undo a pairing, re-file, export. */
 export function searchCard(app, cats, query, from, to) {
   const text = h('input', { class: 'input', type: 'search', value: query.get('q') || '', maxlength: 100 });
@@ -134,6 +157,9 @@ export function searchCard(app, cats, query, from, to) {
           cell(treatmentText(cats, x), { class: 'muted' }),
           cell(h('span', { class: 'row-actions' }, unpair, button(t('rules.edit'), { class: 'btn btn-sm', 'aria-label': t('insight.refile.for', { memo: x.memo }), onclick: () => {
             const editor = h('tr', { class: 'editor' }, h('td', { colspan: 6 }, refileForm(app, cats, x, () => editor.remove())));
+            tr.after(editor);
+          } }), button(t('insight.series.addShort'), { class: 'btn btn-sm', 'aria-label': t('insight.series.addFor', { memo: x.memo }), onclick: () => {
+            const editor = h('tr', { class: 'editor' }, h('td', { colspan: 6 }, addSeriesForm(app, x, () => editor.remove())));
             tr.after(editor);
           } }))));
         return tr;
