@@ -2,8 +2,11 @@
 //! command). Nothing here measures time: callers time these functions.
 //!
 //! The generator imitates the sandbox's passbook vocabulary: a year of transactions per
-//! customer with salary, rent, 관리비, bills and subscriptions on their schedules, and random
-//! café, convenience-store, food, transport and shopping spending with varying branch names.
+//! customer with salary, rent, 관리비, bills and subscriptions on their schedules (a bimonthly
+//! water bill with the weekend shift among them), random café, convenience-store, food,
+//! transport and shopping spending with varying branch names, full and partial card
+//! cancellations of some purchases, and monthly transfers between the customer's two accounts
+//! across midnight.
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use ginkgo_domain::Won;
@@ -14,8 +17,28 @@ use crate::categorize::{
 };
 use crate::category::Category;
 use crate::dictionary::{Dictionary, Keyword, KeywordDirection};
-use crate::recurring::{RecurringConfig, ShiftRule, detect_recurring};
+use crate::matching::{Adjustments, MatchContext};
+use crate::recurring::{RecurringConfig, RecurringSeries, ShiftRule, detect_recurring_except};
 use crate::txn::{Direction, Txn};
+
+/// A generated customer's number from a transaction's `account_id` (`customer × 10 + k`, `k` 0
+/// for the main account and 1 for the savings account).
+pub fn customer_of(t: &Txn) -> i64 {
+    t.account_id / 10
+}
+
+type Item = (
+    NaiveDate,
+    Direction,
+    i64,
+    String,
+    bool,
+    Option<chrono::NaiveTime>,
+);
+
+fn main(d: NaiveDate, dir: Direction, amount: i64, memo: String) -> Item {
+    (d, dir, amount, memo, false, None)
+}
 
 const SYLLABLES: &[&str] = &[
     "가", "나", "다", "라", "마", "바", "사", "아", "자", "차", "카", "타", "파", "하", "강", "남",
@@ -146,8 +169,9 @@ fn add_days(date: NaiveDate, days: i64) -> NaiveDate {
         .unwrap_or(date)
 }
 
-/// Transactions for `customers` customers (ids `1..`, `account_id` = customer number), in
-/// customer order then date order, `per_customer` each (at least the recurring items of a year
+/// Transactions for `customers` customers (ids `1..`, `account_id` = customer number × 10, or
+/// × 10 + 1 for the savings side of own transfers; see [`customer_of`]), in customer order then
+/// date order, `per_customer` each (at least the recurring items of a year
 /// are generated; random spending fills up to `per_customer`). Deterministic for `seed`.
 pub fn generate_transactions(seed: u64, customers: usize, per_customer: usize) -> Vec<Txn> {
     let mut out = Vec::with_capacity(customers * per_customer);
@@ -158,7 +182,8 @@ pub fn generate_transactions(seed: u64, customers: usize, per_customer: usize) -
     let mut master = SplitMix64::derive(seed, 3);
     for c in 0..customers {
         let mut rng = SplitMix64::new(master.next_u64());
-        let mut items: Vec<(NaiveDate, Direction, i64, String)> = Vec::new();
+        // (date, direction, amount, memo, on the savings account, time)
+        let mut items: Vec<Item> = Vec::new();
         let employer = format!("(주){} 급여", word(&mut rng, 3));
         let salary = rng.range_i64(2_500_000, 6_000_000);
         let rent = rng.range_i64(40, 120) * 10_000;
@@ -168,40 +193,68 @@ pub fn generate_transactions(seed: u64, customers: usize, per_customer: usize) -
         for m in 0..12u32 {
             let month_first = NaiveDate::from_ymd_opt(2025, m + 1, 1).unwrap_or(start);
             let on = |day: u32| NaiveDate::from_ymd_opt(2025, m + 1, day).unwrap_or(month_first);
-            items.push((
+            items.push(main(
                 business_shift(on(25), ShiftRule::PreviousBusinessDay),
                 Direction::In,
                 salary,
                 employer.clone(),
             ));
-            items.push((
+            items.push(main(
                 business_shift(on(1), ShiftRule::NextBusinessDay),
                 Direction::Out,
                 rent,
                 landlord.clone(),
             ));
-            items.push((
+            items.push(main(
                 add_days(on(10), rng.range_i64(-1, 1)),
                 Direction::Out,
                 rng.range_i64(150_000, 260_000),
                 "아파트관리비".into(),
             ));
-            items.push((on(20), Direction::Out, 69_000, "SKT 통신요금".into()));
-            items.push((
+            items.push(main(on(20), Direction::Out, 69_000, "SKT 통신요금".into()));
+            items.push(main(
                 on(15),
                 Direction::Out,
                 rng.range_i64(20_000, 90_000),
                 "한국전력공사".into(),
             ));
-            items.push((
+            items.push(main(
                 on(netflix_day),
                 Direction::Out,
                 17_000,
                 "NETFLIX.COM".into(),
             ));
-            items.push((on(melon_day), Direction::Out, 10_900, "멜론".into()));
+            items.push(main(on(melon_day), Direction::Out, 10_900, "멜론".into()));
+            // 수도요금 every second month on the 15th, next business day.
+            if (m + 1) % 2 == 0 {
+                items.push(main(
+                    business_shift(on(15), ShiftRule::NextBusinessDay),
+                    Direction::Out,
+                    rng.range_i64(20_000, 45_000) / 10 * 10,
+                    "수도요금".into(),
+                ));
+            }
+            // An own transfer to the savings account: sent at 23:50 on the 8th, received at
+            // 00:10 on the 9th.
+            let sent = on(8);
+            items.push((
+                sent,
+                Direction::Out,
+                300_000,
+                "토스 이체".into(),
+                false,
+                chrono::NaiveTime::from_hms_opt(23, 50, 0),
+            ));
+            items.push((
+                add_days(sent, 1),
+                Direction::In,
+                300_000,
+                "토스 이체".into(),
+                true,
+                chrono::NaiveTime::from_hms_opt(0, 10, 0),
+            ));
         }
-        items.push((
+        items.push(main(
             NaiveDate::from_ymd_opt(2025, 3, 14).unwrap_or(start),
             Direction::Out,
             99_000,
@@ -212,7 +265,7 @@ pub fn generate_transactions(seed: u64, customers: usize, per_customer: usize) -
             monday = add_days(monday, 1);
         }
         while monday.year() == 2025 {
-            items.push((monday, Direction::Out, 60_000, "영어학원".into()));
+            items.push(main(monday, Direction::Out, 60_000, "영어학원".into()));
             monday = add_days(monday, 7);
         }
         while items.len() < per_customer {
@@ -230,25 +283,38 @@ pub fn generate_transactions(seed: u64, customers: usize, per_customer: usize) -
             } else {
                 (Direction::Out, memo)
             };
-            items.push((date, direction, rng.range_i64(lo, hi) / 100 * 100, memo));
+            let amount = rng.range_i64(lo, hi) / 100 * 100;
+            // 3 % of purchases are cancelled a few days later: in full, or a third of them.
+            let cancel = direction == Direction::Out && rng.chance(0.03);
+            items.push(main(date, direction, amount, memo.clone()));
+            if cancel && items.len() < per_customer {
+                let when = add_days(date, rng.range_i64(0, 5));
+                if rng.chance(0.5) {
+                    items.push(main(when, Direction::In, amount, format!("{memo} 취소")));
+                } else {
+                    let part = (amount / 3 / 100 * 100).max(100);
+                    items.push(main(when, Direction::In, part, format!("{memo} 부분취소")));
+                }
+            }
         }
         items.truncate(per_customer.max(1));
-        items.sort_by_key(|a| a.0);
+        items.sort_by_key(|a| (a.0, a.5));
         let mut balance: i64 = rng.range_i64(1_000_000, 10_000_000);
-        for (date, direction, amount, memo) in items {
+        for (date, direction, amount, memo, savings, time) in items {
             balance = match direction {
                 Direction::In => balance.saturating_add(amount),
                 Direction::Out => balance.saturating_sub(amount),
             };
             out.push(Txn {
                 id: next_id,
-                account_id: c as i64 + 1,
+                account_id: (c as i64 + 1) * 10 + i64::from(savings),
                 date,
-                time: None,
+                time,
                 direction,
                 amount: Won::new(amount),
                 balance_after: Won::new(balance),
                 memo,
+                tran_type: String::new(),
                 category: None,
                 category_manual: false,
             });
@@ -264,21 +330,54 @@ pub fn categorize_all(categorizer: &Categorizer, txns: &mut [Txn]) -> usize {
     categorizer.apply(txns)
 }
 
-/// Runs recurring detection per customer (`account_id` identifies the customer, as generated
-/// by [`generate_transactions`]; the slice must be grouped by customer). Returns the number of
-/// series found.
-pub fn detect_all(txns: &[Txn], config: &RecurringConfig, as_of: NaiveDate) -> usize {
-    let mut found = 0;
+/// One customer's recurring series the way the server finds them: own transfers paired and
+/// cancellations matched first ([`Adjustments::analyse`]), own transfers left out of the
+/// detection (moving money between one's own accounts is no fixed cost).
+pub fn recurring_of_customer(
+    txns: &[Txn],
+    config: &RecurringConfig,
+    as_of: NaiveDate,
+) -> (Adjustments, Vec<RecurringSeries>) {
+    let adj = Adjustments::analyse(txns, &MatchContext::default());
+    let series =
+        detect_recurring_except(txns, config, as_of, |t| adj.transfers.contains_key(&t.id));
+    (adj, series)
+}
+
+/// Calls `f` with each customer's slice ([`customer_of`]; the slice must be grouped by
+/// customer, as generated by [`generate_transactions`]).
+pub fn per_customer(txns: &[Txn], mut f: impl FnMut(&[Txn])) {
     let mut start = 0;
     while start < txns.len() {
-        let customer = txns[start].account_id;
+        let customer = customer_of(&txns[start]);
         let mut end = start;
-        while end < txns.len() && txns[end].account_id == customer {
+        while end < txns.len() && customer_of(&txns[end]) == customer {
             end += 1;
         }
-        found += detect_recurring(&txns[start..end], config, as_of).len();
+        f(&txns[start..end]);
         start = end;
     }
+}
+
+/// Pairing and netting alone, per customer: answers (own-transfer sides, matched
+/// cancellations).
+pub fn analyse_all(txns: &[Txn]) -> (usize, usize) {
+    let (mut pairs, mut cancels) = (0, 0);
+    per_customer(txns, |c| {
+        let adj = Adjustments::analyse(c, &MatchContext::default());
+        pairs += adj.transfers.len();
+        cancels += adj.cancellations.values().filter(|p| p.is_some()).count();
+    });
+    (pairs, cancels)
+}
+
+/// Recurring detection per customer with pairing and netting first
+/// ([`recurring_of_customer`]). Returns the number of series found.
+pub fn detect_all(txns: &[Txn], config: &RecurringConfig, as_of: NaiveDate) -> usize {
+    let mut found = 0;
+    per_customer(txns, |c| {
+        found += recurring_of_customer(c, config, as_of).1.len()
+    });
     found
 }
 

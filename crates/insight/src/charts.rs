@@ -1,9 +1,13 @@
 //! Series for the spending insight charts. All money is [`Won`] with checked arithmetic.
 //!
 //! Date ranges are inclusive on both ends. Spending is the sum of outgoing transactions and
-//! income the sum of incoming ones, both **excluding transfers between the customer's own
-//! accounts** as found by [`self_transfer_ids`]. Transfers to other people and cash withdrawals
-//! are spending (they left the customer's accounts).
+//! income the sum of incoming ones, both **excluding own transfers** and with **card
+//! cancellations netted** against their purchase, as decided by [`Adjustments`] (see
+//! [`crate::matching`]): each `*_with` function takes the adjustments, the plain one computes
+//! them with no context (linked accounts only). A purchase counts its amount less its matched
+//! cancellations, on the purchase's date and in the purchase's category; cancellations are
+//! never income. Transfers to other people and cash withdrawals are spending (they left the
+//! customer's accounts).
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +16,7 @@ use ginkgo_domain::{MoneyError, Won};
 use serde::{Deserialize, Serialize};
 
 use crate::category::Category;
+use crate::matching::{Adjustments, MatchContext};
 use crate::recurring::{Period, RecurringSeries, SeriesStatus};
 use crate::txn::{Direction, Txn};
 
@@ -57,47 +62,13 @@ impl DateRange {
     }
 }
 
-/// Transfers between the customer's own accounts: an outgoing transaction on one account and an
-/// incoming one on a *different* account of the same customer, on the same date, for the same
-/// amount, where the outgoing side is filed as 이체/기타 and the incoming side as 이체/기타수입
-/// (so a salary or a card payment that happens to have the same amount is never paired). Pairs
-/// are matched one-to-one in (time, id) order. Returns the ids of both sides.
+/// Transfers between the customer's own accounts as [`Adjustments::analyse`] finds them with
+/// no further context (linked accounts only): the ids of both sides.
 pub fn self_transfer_ids(txns: &[Txn]) -> HashSet<i64> {
-    let mut outs: HashMap<(NaiveDate, Won), Vec<&Txn>> = HashMap::new();
-    let mut ins: HashMap<(NaiveDate, Won), Vec<&Txn>> = HashMap::new();
-    for t in txns {
-        let c = t.category_or_default();
-        match t.direction {
-            Direction::Out if matches!(c, Category::Transfer | Category::Other) => {
-                outs.entry((t.date, t.amount)).or_default().push(t);
-            }
-            Direction::In if matches!(c, Category::Transfer | Category::OtherIncome) => {
-                ins.entry((t.date, t.amount)).or_default().push(t);
-            }
-            _ => {}
-        }
-    }
-    let mut ids = HashSet::new();
-    for (key, mut out_list) in outs {
-        let Some(in_list) = ins.get_mut(&key) else {
-            continue;
-        };
-        out_list.sort_by_key(|t| (t.time, t.id));
-        in_list.sort_by_key(|t| (t.time, t.id));
-        let mut used = vec![false; in_list.len()];
-        for o in out_list {
-            if let Some(j) = in_list
-                .iter()
-                .enumerate()
-                .position(|(j, i)| !used[j] && i.account_id != o.account_id)
-            {
-                used[j] = true;
-                ids.insert(o.id);
-                ids.insert(in_list[j].id);
-            }
-        }
-    }
-    ids
+    Adjustments::analyse(txns, &MatchContext::default())
+        .transfers
+        .into_keys()
+        .collect()
 }
 
 /// Spending in one category.
@@ -114,16 +85,35 @@ pub fn spending_by_category(
     txns: &[Txn],
     range: DateRange,
 ) -> Result<Vec<CategoryTotal>, ChartError> {
-    let own = self_transfer_ids(txns);
+    spending_by_category_with(
+        txns,
+        range,
+        &Adjustments::analyse(txns, &MatchContext::default()),
+    )
+}
+
+/// [`spending_by_category`] with given adjustments. A purchase fully cancelled adds nothing
+/// and is not counted.
+pub fn spending_by_category_with(
+    txns: &[Txn],
+    range: DateRange,
+    adj: &Adjustments,
+) -> Result<Vec<CategoryTotal>, ChartError> {
     let mut totals: HashMap<Category, (Won, usize)> = HashMap::new();
     for t in txns {
-        if t.direction != Direction::Out || !range.contains(t.date) || own.contains(&t.id) {
+        if !range.contains(t.date) {
+            continue;
+        }
+        let Some(amount) = adj.spending(t) else {
+            continue;
+        };
+        if amount == Won::ZERO {
             continue;
         }
         let e = totals
             .entry(t.category_or_default())
             .or_insert((Won::ZERO, 0));
-        e.0 = e.0.checked_add(t.amount)?;
+        e.0 = e.0.checked_add(amount)?;
         e.1 += 1;
     }
     let mut out: Vec<CategoryTotal> = totals
@@ -162,7 +152,19 @@ pub fn week_start(date: NaiveDate) -> NaiveDate {
 /// overlaps `range`. Spending and income only count dates inside `range` (the first and last
 /// weeks may be partial); the balance is always the end-of-week balance.
 pub fn weekly_series(txns: &[Txn], range: DateRange) -> Result<Vec<WeekPoint>, ChartError> {
-    let own = self_transfer_ids(txns);
+    weekly_series_with(
+        txns,
+        range,
+        &Adjustments::analyse(txns, &MatchContext::default()),
+    )
+}
+
+/// [`weekly_series`] with given adjustments.
+pub fn weekly_series_with(
+    txns: &[Txn],
+    range: DateRange,
+    adj: &Adjustments,
+) -> Result<Vec<WeekPoint>, ChartError> {
     let mut order: Vec<&Txn> = txns.iter().collect();
     order.sort_by_key(|t| (t.date, t.time, t.id));
     let mut balances: HashMap<i64, Won> = HashMap::new();
@@ -180,10 +182,12 @@ pub fn weekly_series(txns: &[Txn], range: DateRange) -> Result<Vec<WeekPoint>, C
                 break;
             }
             balances.insert(t.account_id, t.balance_after);
-            if range.contains(t.date) && t.date >= start && !own.contains(&t.id) {
-                match t.direction {
-                    Direction::Out => spending = spending.checked_add(t.amount)?,
-                    Direction::In => income = income.checked_add(t.amount)?,
+            if range.contains(t.date) && t.date >= start {
+                if let Some(a) = adj.spending(t) {
+                    spending = spending.checked_add(a)?;
+                }
+                if let Some(a) = adj.income(t) {
+                    income = income.checked_add(a)?;
                 }
             }
             next += 1;
@@ -225,7 +229,19 @@ pub struct MonthTotals {
 
 /// Income, spending and net per calendar month overlapping `range` (dates inside `range` only).
 pub fn monthly_totals(txns: &[Txn], range: DateRange) -> Result<Vec<MonthTotals>, ChartError> {
-    let own = self_transfer_ids(txns);
+    monthly_totals_with(
+        txns,
+        range,
+        &Adjustments::analyse(txns, &MatchContext::default()),
+    )
+}
+
+/// [`monthly_totals`] with given adjustments.
+pub fn monthly_totals_with(
+    txns: &[Txn],
+    range: DateRange,
+    adj: &Adjustments,
+) -> Result<Vec<MonthTotals>, ChartError> {
     let mut out: Vec<MonthTotals> = Vec::new();
     let (mut y, mut m) = (range.from.year(), range.from.month());
     let mut index: HashMap<(i32, u32), usize> = HashMap::new();
@@ -241,16 +257,18 @@ pub fn monthly_totals(txns: &[Txn], range: DateRange) -> Result<Vec<MonthTotals>
         (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
     }
     for t in txns {
-        if !range.contains(t.date) || own.contains(&t.id) {
+        if !range.contains(t.date) {
             continue;
         }
         let Some(&i) = index.get(&(t.date.year(), t.date.month())) else {
             continue;
         };
         let row = &mut out[i];
-        match t.direction {
-            Direction::In => row.income = row.income.checked_add(t.amount)?,
-            Direction::Out => row.spending = row.spending.checked_add(t.amount)?,
+        if let Some(a) = adj.income(t) {
+            row.income = row.income.checked_add(a)?;
+        }
+        if let Some(a) = adj.spending(t) {
+            row.spending = row.spending.checked_add(a)?;
         }
     }
     for row in &mut out {
@@ -340,4 +358,118 @@ pub fn daily_balances(txns: &[Txn], range: DateRange) -> Result<Vec<DayBalance>,
         }
     }
     Ok(out)
+}
+
+/// Which kind of period [`so_far`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodKind {
+    Month,
+    Week,
+}
+
+/// The current (partial) period up to and including `as_of`, against the same days of the
+/// previous period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoFar {
+    pub kind: PeriodKind,
+    /// First day of the current period.
+    pub from: NaiveDate,
+    /// `as_of`: the figures cover `from..=to` only.
+    pub to: NaiveDate,
+    /// The period's last day (`to < period_end` means the period is not complete).
+    pub period_end: NaiveDate,
+    pub complete: bool,
+    pub spending: Won,
+    pub income: Won,
+    /// The same days of the previous period: `previous_from..=previous_to` (for a month, day 1
+    /// to the same day number, clamped to the previous month's length).
+    pub previous_from: NaiveDate,
+    pub previous_to: NaiveDate,
+    pub previous_spending: Won,
+    pub previous_income: Won,
+}
+
+fn add_months(date: NaiveDate, months: i32) -> Option<NaiveDate> {
+    let idx = date.year() * 12 + date.month0() as i32 + months;
+    let (y, m) = (idx.div_euclid(12), idx.rem_euclid(12) as u32 + 1);
+    let mut d = date.day();
+    loop {
+        if let Some(x) = NaiveDate::from_ymd_opt(y, m, d) {
+            return Some(x);
+        }
+        d = d.checked_sub(1)?;
+    }
+}
+
+fn sums(
+    txns: &[Txn],
+    adj: &Adjustments,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Won, Won), ChartError> {
+    let (mut spending, mut income) = (Won::ZERO, Won::ZERO);
+    for t in txns {
+        if t.date < from || t.date > to {
+            continue;
+        }
+        if let Some(a) = adj.spending(t) {
+            spending = spending.checked_add(a)?;
+        }
+        if let Some(a) = adj.income(t) {
+            income = income.checked_add(a)?;
+        }
+    }
+    Ok((spending, income))
+}
+
+/// The month or ISO week containing `as_of`, marked partial ("so far") when `as_of` is not its
+/// last day, with the same days of the previous month or week for comparison. Uses the same
+/// treatment as every other figure ([`Adjustments`]).
+pub fn so_far(
+    txns: &[Txn],
+    adj: &Adjustments,
+    as_of: NaiveDate,
+    kind: PeriodKind,
+) -> Result<SoFar, ChartError> {
+    let overflow = || ChartError::Overflow;
+    let (from, period_end, previous_from, previous_to) = match kind {
+        PeriodKind::Month => {
+            let from = as_of.with_day(1).ok_or_else(overflow)?;
+            let next = add_months(from, 1).ok_or_else(overflow)?;
+            let end = next.pred_opt().ok_or_else(overflow)?;
+            let pfrom = add_months(from, -1).ok_or_else(overflow)?;
+            // The same day number, clamped to the previous month's length.
+            let pto = add_months(as_of, -1).ok_or_else(overflow)?;
+            (from, end, pfrom, pto)
+        }
+        PeriodKind::Week => {
+            let from = week_start(as_of);
+            let end = from
+                .checked_add_signed(Duration::days(6))
+                .ok_or_else(overflow)?;
+            let week = Duration::days(7);
+            (
+                from,
+                end,
+                from.checked_sub_signed(week).ok_or_else(overflow)?,
+                as_of.checked_sub_signed(week).ok_or_else(overflow)?,
+            )
+        }
+    };
+    let (spending, income) = sums(txns, adj, from, as_of)?;
+    let (previous_spending, previous_income) = sums(txns, adj, previous_from, previous_to)?;
+    Ok(SoFar {
+        kind,
+        from,
+        to: as_of,
+        period_end,
+        complete: as_of >= period_end,
+        spending,
+        income,
+        previous_from,
+        previous_to,
+        previous_spending,
+        previous_income,
+    })
 }

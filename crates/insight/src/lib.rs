@@ -5,6 +5,8 @@
 //! - [`dictionary`]: the built-in Korean keyword dictionary.
 //! - [`Categorizer`]: customer rules first, then the dictionary, both as Aho-Corasick automata.
 //! - [`recurring`]: recurring (fixed) payment and income detection.
+//! - [`matching`]: own transfers (linked accounts, Ginkgo deposits, self-named) and card
+//!   cancellations netted against their purchase.
 //! - [`charts`]: series for the spending insight screen.
 //! - [`bench`]: the timed workloads behind `examples/bench.rs` (and a `ginkgo bench` command).
 //!
@@ -16,6 +18,7 @@ pub mod categorize;
 pub mod category;
 pub mod charts;
 pub mod dictionary;
+pub mod matching;
 pub mod normalize;
 pub mod recurring;
 pub mod txn;
@@ -26,8 +29,10 @@ pub use categorize::{
 };
 pub use category::Category;
 pub use dictionary::{Dictionary, Keyword, KeywordDirection};
-pub use normalize::{group_key, normalize};
+pub use matching::{Adjustments, DepositRef, MatchContext, OwnTransfer, TransferKind, Treatment};
+pub use normalize::{group_key, merchant_stem, normalize};
 pub use recurring::{
-    Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule, detect_recurring,
+    FixedMonthly, Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule,
+    detect_recurring, detect_recurring_except, fixed_monthly, manual_series,
 };
 pub use txn::{Direction, Txn};

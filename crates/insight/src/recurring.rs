@@ -3,11 +3,16 @@
 //! Per customer, transactions are grouped by [`crate::group_key`] of the normalised memo and by
 //! direction. For each group with at least `min_occurrences` occurrences:
 //!
-//! 1. **Period.** The median interval between distinct dates picks the candidate period
-//!    (weekly 5–9 days, bi-weekly 11–17, monthly 25–36, quarterly 80–100, yearly 350–380). The
-//!    median is robust to one missing or extra occurrence.
-//! 2. **Schedule.** Weekly and bi-weekly series are fitted to a fixed weekday phase (the most
-//!    common `day number mod period`). Monthly, quarterly and yearly series are fitted to the
+//! 1. **Period.** The median interval between distinct dates picks the candidate periods
+//!    ([`Period::candidates`]): every k months (k = 1–12: monthly, bimonthly, quarterly,
+//!    semi-annual, …, yearly), every w weeks (w = 1–26) and every n days (n ≥ 7, not a whole
+//!    number of weeks), tried in that order; the first that passes every test below wins (so a
+//!    28-day median is tried as monthly, then as every four weeks). The median is robust to one
+//!    missing or extra occurrence. Every-n-days schedules are machine schedules: they need a
+//!    long series and every kept occurrence exactly on schedule (after the weekend rule).
+//! 2. **Schedule.** Week-based series are fitted to a fixed weekday phase (the most common
+//!    `day number mod period`); every-n-days series too, with a fitted weekend rule (their
+//!    slots move through the week). Month-based series are fitted to the
 //!    calendar: a nominal day of month `D` (clamped to the month's length, so `31` means "the
 //!    last day": 31st → 30th → 28th), a month phase (for quarterly/yearly) and a weekend
 //!    [`ShiftRule`] (none, previous business day — salary on the 25th paid on Friday the 23rd —
@@ -82,63 +87,141 @@ use serde::{Deserialize, Serialize};
 use crate::normalize::{group_key, normalize_into};
 use crate::txn::{Direction, Txn};
 
+/// How often a series recurs: every `n` days, weeks or months (yearly is every 12 months).
+///
+/// The detector considers every 1–12 months, every 1–26 weeks and every `n ≥ 7` days that is
+/// not a whole number of weeks ([`Period::candidates`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Period {
-    Weekly,
-    Biweekly,
-    Monthly,
-    Quarterly,
-    Yearly,
+    Days(u32),
+    Weeks(u32),
+    Months(u32),
 }
 
-impl Period {
-    pub const ALL: [Period; 5] = [
-        Period::Weekly,
-        Period::Biweekly,
-        Period::Monthly,
-        Period::Quarterly,
-        Period::Yearly,
-    ];
+/// Average month length in days (365.2425 / 12).
+const MONTH_DAYS: f64 = 30.436_875;
 
-    /// Nominal length in days (used for the stopped rule and for display).
+impl Period {
+    pub const WEEKLY: Period = Period::Weeks(1);
+    pub const BIWEEKLY: Period = Period::Weeks(2);
+    pub const MONTHLY: Period = Period::Months(1);
+    pub const BIMONTHLY: Period = Period::Months(2);
+    pub const QUARTERLY: Period = Period::Months(3);
+    pub const SEMIANNUAL: Period = Period::Months(6);
+    pub const YEARLY: Period = Period::Months(12);
+
+    /// Nominal length in days (used for the stopped rule, the monthly equivalent and display).
     pub fn nominal_days(self) -> i64 {
         match self {
-            Period::Weekly => 7,
-            Period::Biweekly => 14,
-            Period::Monthly => 30,
-            Period::Quarterly => 91,
-            Period::Yearly => 365,
+            Period::Days(n) => i64::from(n),
+            Period::Weeks(n) => 7 * i64::from(n),
+            Period::Months(12) => 365,
+            Period::Months(n) => (f64::from(n) * MONTH_DAYS).round() as i64,
         }
     }
 
-    pub fn code(self) -> &'static str {
+    /// Stable code for the API: `weekly`, `biweekly`, `monthly`, `bimonthly`, `quarterly`,
+    /// `semiannual`, `yearly`, otherwise `every_{n}_days` / `every_{n}_weeks` /
+    /// `every_{n}_months`.
+    pub fn code(self) -> String {
         match self {
-            Period::Weekly => "weekly",
-            Period::Biweekly => "biweekly",
-            Period::Monthly => "monthly",
-            Period::Quarterly => "quarterly",
-            Period::Yearly => "yearly",
+            Period::Weeks(1) => "weekly".into(),
+            Period::Weeks(2) => "biweekly".into(),
+            Period::Months(1) => "monthly".into(),
+            Period::Months(2) => "bimonthly".into(),
+            Period::Months(3) => "quarterly".into(),
+            Period::Months(6) => "semiannual".into(),
+            Period::Months(12) => "yearly".into(),
+            Period::Days(n) => format!("every_{n}_days"),
+            Period::Weeks(n) => format!("every_{n}_weeks"),
+            Period::Months(n) => format!("every_{n}_months"),
         }
     }
 
-    fn from_median_interval(days: i64) -> Option<Period> {
-        match days {
-            5..=9 => Some(Period::Weekly),
-            11..=17 => Some(Period::Biweekly),
-            25..=36 => Some(Period::Monthly),
-            80..=100 => Some(Period::Quarterly),
-            350..=380 => Some(Period::Yearly),
+    /// The inverse of [`Period::code`] (also `every_1_months` and the like); counts from 1 to
+    /// 400 days, 52 weeks or 24 months.
+    pub fn from_code(code: &str) -> Option<Period> {
+        let named = match code {
+            "weekly" => Some(Period::WEEKLY),
+            "biweekly" => Some(Period::BIWEEKLY),
+            "monthly" => Some(Period::MONTHLY),
+            "bimonthly" => Some(Period::BIMONTHLY),
+            "quarterly" => Some(Period::QUARTERLY),
+            "semiannual" => Some(Period::SEMIANNUAL),
+            "yearly" => Some(Period::YEARLY),
+            _ => None,
+        };
+        if named.is_some() {
+            return named;
+        }
+        let rest = code.strip_prefix("every_")?;
+        let (n, unit) = rest.split_once('_')?;
+        if n.starts_with('0') || n.len() > 3 || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u32 = n.parse().ok()?;
+        match unit {
+            "days" if (1..=400).contains(&n) => Some(Period::Days(n)),
+            "weeks" if (1..=52).contains(&n) => Some(Period::Weeks(n)),
+            "months" if (1..=24).contains(&n) => Some(Period::Months(n)),
             _ => None,
         }
     }
 
+    /// `days`, `weeks` or `months`, and the count.
+    pub fn unit_and_count(self) -> (&'static str, u32) {
+        match self {
+            Period::Days(n) => ("days", n),
+            Period::Weeks(n) => ("weeks", n),
+            Period::Months(n) => ("months", n),
+        }
+    }
+
+    /// The periods a median interval of `days` may stand for, in the order they are tried:
+    /// the nearest whole number of months `k` (1–12) when the median is within
+    /// `min(4 + 2k, 15)` days of `k` average months (monthly 25–36, bimonthly 53–68, quarterly
+    /// 82–101, semi-annual 168–197, yearly 351–380 days); then the nearest whole number of
+    /// weeks `w` (1–26) within 2 days (weekly) or 3 days; then every `days` days when that is
+    /// at least a week and not a whole number of weeks. The first that passes every test wins,
+    /// so a 28-day median is tried as monthly before every four weeks.
+    pub fn candidates(days: i64) -> Vec<Period> {
+        let mut out = Vec::with_capacity(3);
+        if days <= 0 {
+            return out;
+        }
+        let d = days as f64;
+        let k = (d / MONTH_DAYS).round();
+        if (1.0..=12.0).contains(&k) {
+            let half = (4.0 + 2.0 * k).min(15.0);
+            if (d - k * MONTH_DAYS).abs() <= half {
+                out.push(Period::Months(k as u32));
+            }
+        }
+        let w = (days + 3) / 7;
+        if (1..=26).contains(&w) {
+            let half = if w == 1 { 2 } else { 3 };
+            if (days - 7 * w).abs() <= half {
+                out.push(Period::Weeks(w as u32));
+            }
+        }
+        if days >= 7 && days % 7 != 0 && days <= 400 {
+            out.push(Period::Days(days as u32));
+        }
+        out
+    }
+
     fn tolerance_days(self) -> i64 {
         match self {
-            Period::Weekly => 1,
-            Period::Biweekly | Period::Monthly => 2,
-            Period::Quarterly => 3,
-            Period::Yearly => 5,
+            // Every n days is a machine's schedule (a 28- or 30-day plan): exactly on it, or
+            // an outlier. (With a day's slack, random dates fit some n surprisingly often.)
+            Period::Days(_) => 0,
+            Period::Weeks(1) => 1,
+            Period::Weeks(_) => 2,
+            Period::Months(n) if n <= 2 => 2,
+            Period::Months(n) if n <= 5 => 3,
+            Period::Months(n) if n <= 11 => 4,
+            Period::Months(_) => 5,
         }
     }
 }
@@ -173,8 +256,14 @@ impl ShiftRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Schedule {
-    /// Every `days` days on the dates `phase + k·days` (day numbers from the common era).
-    EveryDays { days: i64, phase: i64 },
+    /// Every `days` days on the dates `phase + k·days` (day numbers from the common era),
+    /// shifted off weekends by `shift` (always [`ShiftRule::None`] for a whole number of weeks:
+    /// every slot is then the same weekday).
+    EveryDays {
+        days: i64,
+        phase: i64,
+        shift: ShiftRule,
+    },
     /// Every `months` months (slots are months with `index mod months == phase`, where
     /// `index = year·12 + month − 1`), on day `day` clamped to the month's length, shifted off
     /// weekends by `shift`.
@@ -187,6 +276,25 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// The same schedule with no weekend rule.
+    fn without_shift(self) -> Schedule {
+        match self {
+            Schedule::EveryDays { days, phase, .. } => Schedule::EveryDays {
+                days,
+                phase,
+                shift: ShiftRule::None,
+            },
+            Schedule::EveryMonths {
+                months, phase, day, ..
+            } => Schedule::EveryMonths {
+                months,
+                phase,
+                day,
+                shift: ShiftRule::None,
+            },
+        }
+    }
+
     fn step(self) -> i64 {
         match self {
             Schedule::EveryDays { .. } => 1,
@@ -203,9 +311,9 @@ impl Schedule {
             {
                 None
             }
-            Schedule::EveryDays { days, phase } => {
+            Schedule::EveryDays { days, phase, shift } => {
                 let n = phase.checked_add(slot.checked_mul(days)?)?;
-                NaiveDate::from_num_days_from_ce_opt(i32::try_from(n).ok()?)
+                NaiveDate::from_num_days_from_ce_opt(i32::try_from(n).ok()?).map(|d| shift.apply(d))
             }
             Schedule::EveryMonths { day, shift, .. } => {
                 let year = i32::try_from(slot.div_euclid(12)).ok()?;
@@ -226,11 +334,26 @@ impl Schedule {
             {
                 None
             }
-            Schedule::EveryDays { days, phase } => {
+            Schedule::EveryDays { days, phase, shift } => {
                 let off = dn - phase;
                 let half = days / 2;
                 let r = (off + half).rem_euclid(days) - half;
-                Some(((off - r) / days, r))
+                let slot = (off - r) / days;
+                if shift == ShiftRule::None {
+                    return Some((slot, r));
+                }
+                // A weekend move can bring a neighbouring slot closer.
+                let mut best: Option<(i64, i64)> = None;
+                for s in [slot - 1, slot, slot + 1] {
+                    let Some(exp) = self.expected(s) else {
+                        continue;
+                    };
+                    let r = dn - i64::from(exp.num_days_from_ce());
+                    if best.is_none_or(|(_, br)| r.abs() < br.abs()) {
+                        best = Some((s, r));
+                    }
+                }
+                best
             }
             Schedule::EveryMonths { months, phase, .. } => {
                 let mi = month_index(date);
@@ -378,6 +501,120 @@ impl RecurringSeries {
     }
 }
 
+impl RecurringSeries {
+    /// The series' typical amount per average month (365.2425 / 12 days), rounded half up to
+    /// the won: `amount / k` for every k months, `amount × 30.436875 / days` otherwise (exact
+    /// integer arithmetic).
+    pub fn monthly_equivalent(&self) -> Option<Won> {
+        let amount = i128::from(self.typical_amount.get());
+        let (num, den) = match self.period {
+            Period::Months(k) => (amount, i128::from(k)),
+            // 30.436875 = 146097 / 4800 days per month.
+            p => (
+                amount.checked_mul(146_097)?,
+                4_800i128.checked_mul(i128::from(p.nominal_days()))?,
+            ),
+        };
+        if den <= 0 {
+            return None;
+        }
+        let rounded = (num.checked_mul(2)?.checked_add(den)?).div_euclid(den.checked_mul(2)?);
+        i64::try_from(rounded).ok().map(Won::new)
+    }
+}
+
+/// The monthly fixed costs and fixed income of the active series (their
+/// [`RecurringSeries::monthly_equivalent`] summed per direction).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedMonthly {
+    pub income: Won,
+    pub outgoings: Won,
+    pub income_series: usize,
+    pub outgoing_series: usize,
+}
+
+/// Sums the active series of `series` per direction, per average month.
+pub fn fixed_monthly(series: &[RecurringSeries]) -> Option<FixedMonthly> {
+    let mut out = FixedMonthly::default();
+    for s in series.iter().filter(|s| s.status == SeriesStatus::Active) {
+        let m = s.monthly_equivalent()?;
+        match s.direction {
+            Direction::In => {
+                out.income = out.income.checked_add(m).ok()?;
+                out.income_series += 1;
+            }
+            Direction::Out => {
+                out.outgoings = out.outgoings.checked_add(m).ok()?;
+                out.outgoing_series += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// A series the customer added by hand: every transaction of `direction` whose
+/// [`crate::group_key`] is `key`, on a schedule of `period` fitted to them (no regularity test:
+/// the customer says it recurs). `None` when no such transaction exists.
+pub fn manual_series(
+    txns: &[Txn],
+    key: &str,
+    direction: Direction,
+    period: Period,
+    config: &RecurringConfig,
+    as_of: NaiveDate,
+) -> Option<RecurringSeries> {
+    let mut buf = String::new();
+    let mut occ: Vec<Occ> = Vec::new();
+    for (i, t) in txns.iter().enumerate() {
+        if t.direction != direction {
+            continue;
+        }
+        normalize_into(&t.memo, &mut buf);
+        if group_key(&buf) == key {
+            occ.push(Occ {
+                date: t.date,
+                amount: t.amount,
+                index: i,
+            });
+        }
+    }
+    if occ.is_empty() {
+        return None;
+    }
+    occ.sort_by_key(|o| (o.date, txns[o.index].time, txns[o.index].id));
+    let schedule = fit_schedule(period, direction, &occ)?;
+    let mut amounts: Vec<Won> = occ.iter().map(|o| o.amount).collect();
+    amounts.sort_unstable();
+    let (first, last) = (occ.first()?, occ.last()?);
+    let (last_slot, _) = schedule.nearest_slot(last.date)?;
+    let next_expected = schedule.expected(last_slot + schedule.step())?;
+    let since = (as_of - last.date).num_days() as f64;
+    let status = if since > config.stopped_after_periods * period.nominal_days() as f64 {
+        SeriesStatus::Stopped
+    } else {
+        SeriesStatus::Active
+    };
+    Some(RecurringSeries {
+        key: key.to_string(),
+        memo: txns[last.index].memo.clone(),
+        direction,
+        period,
+        schedule,
+        occurrences: occ.len(),
+        outliers: 0,
+        missing: 0,
+        typical_amount: amounts[(amounts.len() - 1) / 2],
+        min_amount: *amounts.first()?,
+        max_amount: *amounts.last()?,
+        first_date: first.date,
+        last_date: last.date,
+        next_expected,
+        std_days: 0.0,
+        status,
+        txn_ids: occ.iter().map(|o| txns[o.index].id).collect(),
+    })
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Occ {
     date: NaiveDate,
@@ -392,10 +629,24 @@ pub fn detect_recurring(
     config: &RecurringConfig,
     as_of: NaiveDate,
 ) -> Vec<RecurringSeries> {
+    detect_recurring_except(txns, config, as_of, |_| false)
+}
+
+/// [`detect_recurring`] leaving out the transactions `skip` answers true for (own transfers,
+/// say), without copying the rest.
+pub fn detect_recurring_except(
+    txns: &[Txn],
+    config: &RecurringConfig,
+    as_of: NaiveDate,
+    skip: impl Fn(&Txn) -> bool,
+) -> Vec<RecurringSeries> {
     // Group without allocating per transaction: one map per direction keyed by the group key.
     let mut maps: [HashMap<String, Vec<usize>>; 2] = [HashMap::new(), HashMap::new()];
     let mut buf = String::new();
     for (i, t) in txns.iter().enumerate() {
+        if skip(t) {
+            continue;
+        }
         normalize_into(&t.memo, &mut buf);
         let key = group_key(&buf);
         let map = &mut maps[dir_index(t.direction)];
@@ -464,10 +715,63 @@ fn detect_series(
     }
     intervals.sort_unstable();
     let median = intervals[(intervals.len() - 1) / 2];
-    let period = Period::from_median_interval(median)?;
+    // The first candidate period that passes every test wins. Every-n-days schedules need a
+    // long series nearly all on schedule: unless half the intervals are within a weekend move
+    // (2 days) of n, the (costly) fit is not tried.
+    let near = |n: i64| intervals.iter().filter(|d| (**d - n).abs() <= 2).count();
+    // Every-k-months schedules (k ≥ 2) need the occurrences in one month phase: each kept one is
+    // within its tolerance plus a weekend move (at most 7 days) of a date in a month of the
+    // phase, so unless enough occurrences are within 8 days of such a month, the (costly)
+    // calendar fit is not tried.
+    let n = occ.len();
+    let allowed = if n >= config.long_series_min {
+        ((n as f64 * config.max_outlier_fraction).floor() as usize).max(1)
+    } else {
+        0
+    };
+    let in_phase = |k: i64| {
+        (0..k)
+            .map(|p| {
+                occ.iter()
+                    .filter(|o| {
+                        [-8i64, 0, 8].iter().any(|d| {
+                            o.date
+                                .checked_add_signed(Duration::days(*d))
+                                .is_some_and(|x| month_index(x).rem_euclid(k) == p)
+                        })
+                    })
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    Period::candidates(median).into_iter().find_map(|period| {
+        match period {
+            Period::Days(n)
+                if occ.len() < config.long_series_min
+                    || near(i64::from(n)) * 2 < intervals.len() =>
+            {
+                return None;
+            }
+            Period::Months(k) if k >= 2 && in_phase(i64::from(k)) + allowed < n => return None,
+            _ => {}
+        }
+        detect_with_period(txns, &key, direction, &occ, period, config, as_of)
+    })
+}
 
+#[allow(clippy::too_many_arguments)]
+fn detect_with_period(
+    txns: &[Txn],
+    key: &str,
+    direction: Direction,
+    occ: &[Occ],
+    period: Period,
+    config: &RecurringConfig,
+    as_of: NaiveDate,
+) -> Option<RecurringSeries> {
     // 2. Schedule.
-    let schedule = fit_schedule(period, direction, &occ)?;
+    let schedule = fit_schedule(period, direction, occ)?;
 
     // 3. Slots, residuals, trimming.
     let n = occ.len();
@@ -479,7 +783,7 @@ fn detect_series(
     let tol = period.tolerance_days();
     let mut slotted: Vec<(i64, i64, Occ)> = Vec::with_capacity(n);
     let mut outliers = 0usize;
-    for o in &occ {
+    for o in occ {
         match schedule.nearest_slot(o.date) {
             Some((slot, r)) if r.abs() <= tol => slotted.push((slot, r, *o)),
             _ => outliers += 1,
@@ -492,6 +796,11 @@ fn detect_series(
     outliers += before - slotted.len();
     let kept = slotted.len();
     if kept < config.min_occurrences.max(2) {
+        return None;
+    }
+    // Every n days (not weeks or months) is only believed from a long series: among a
+    // customer's hundreds of memos, three dates with two equal gaps are common.
+    if matches!(period, Period::Days(_)) && kept < config.long_series_min {
         return None;
     }
     let step = schedule.step();
@@ -556,7 +865,7 @@ fn detect_series(
         return None;
     }
     Some(RecurringSeries {
-        key,
+        key: key.to_string(),
         memo: txns[last.index].memo.clone(),
         direction,
         period,
@@ -597,26 +906,8 @@ fn mode(values: impl Iterator<Item = i64>) -> Option<i64> {
         .map(|(v, _)| v)
 }
 
-fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Schedule> {
-    let months = match period {
-        Period::Weekly | Period::Biweekly => {
-            let days = period.nominal_days();
-            let phase = mode(
-                occ.iter()
-                    .map(|o| i64::from(o.date.num_days_from_ce()).rem_euclid(days)),
-            )?;
-            return Some(Schedule::EveryDays { days, phase });
-        }
-        Period::Monthly => 1,
-        Period::Quarterly => 3,
-        Period::Yearly => 12,
-    };
-    let phase = mode(occ.iter().map(|o| month_index(o.date).rem_euclid(months)))?;
-    let clamp = period.tolerance_days() + 1;
-    // When the history never had a payment due on a weekend, every rule fits equally well and
-    // the first one tried wins: Korean banks move automatic debits to the next business day and
-    // pay salaries on the previous one.
-    let shift_order = match direction {
+fn shift_order(direction: Direction) -> [ShiftRule; 3] {
+    match direction {
         Direction::Out => [
             ShiftRule::NextBusinessDay,
             ShiftRule::None,
@@ -627,7 +918,77 @@ fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Sch
             ShiftRule::None,
             ShiftRule::NextBusinessDay,
         ],
+    }
+}
+
+/// Robust cost of a candidate schedule: per slot only the closest occurrence counts, with its
+/// squared residual capped just above the tolerance; every other occurrence in a slot costs the
+/// cap. An outlier therefore costs the same whatever the candidate and cannot pull the fit
+/// towards itself. Lower is better; ties go to the most exact hits, then to the fewest
+/// weekend moves (the 31st with one move beats the 30th with two when both fit equally).
+fn robust_cost(s: Schedule, occ: &[Occ], clamp: i64) -> Option<Cost> {
+    let cap = clamp * clamp;
+    let mut costs: Vec<(i64, i64)> = Vec::with_capacity(occ.len());
+    let mut exact = 0usize;
+    for o in occ {
+        let (slot, r) = s.nearest_slot(o.date)?;
+        if r == 0 {
+            exact += 1;
+        }
+        let r = r.abs().min(clamp);
+        costs.push((slot, r * r));
+    }
+    costs.sort_unstable();
+    let unshifted = s.without_shift();
+    let mut total = 0i64;
+    let mut moved = 0usize;
+    for (i, (slot, cost)) in costs.iter().enumerate() {
+        let first_in_slot = i == 0 || costs[i - 1].0 != *slot;
+        total += if first_in_slot { *cost } else { cap };
+        if first_in_slot && unshifted.expected(*slot) != s.expected(*slot) {
+            moved += 1;
+        }
+    }
+    Some((total, std::cmp::Reverse(exact), moved))
+}
+
+type Cost = (i64, std::cmp::Reverse<usize>, usize);
+
+fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Schedule> {
+    let clamp = period.tolerance_days() + 1;
+    // When the history never had a payment due on a weekend, every rule fits equally well and
+    // the first one tried wins: Korean banks move automatic debits to the next business day and
+    // pay salaries on the previous one.
+    let shift_order = shift_order(direction);
+    let months = match period {
+        Period::Weeks(_) | Period::Days(_) => {
+            let days = period.nominal_days();
+            let phase = mode(
+                occ.iter()
+                    .map(|o| i64::from(o.date.num_days_from_ce()).rem_euclid(days)),
+            )?;
+            if matches!(period, Period::Weeks(_)) {
+                return Some(Schedule::EveryDays {
+                    days,
+                    phase,
+                    shift: ShiftRule::None,
+                });
+            }
+            // Every n days (not a whole number of weeks): slots move through the week, so the
+            // weekend rule is fitted like a calendar schedule's.
+            let mut best: Option<(Cost, Schedule)> = None;
+            for shift in shift_order {
+                let s = Schedule::EveryDays { days, phase, shift };
+                let score = robust_cost(s, occ, clamp)?;
+                if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                    best = Some((score, s));
+                }
+            }
+            return best.map(|(_, s)| s);
+        }
+        Period::Months(n) => i64::from(n),
     };
+    let phase = mode(occ.iter().map(|o| month_index(o.date).rem_euclid(months)))?;
 
     // Candidate nominal days: the observed day ± 1, 31 for a month's last day, and the days a
     // weekend shift would have moved the payment from.
@@ -653,7 +1014,7 @@ fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Sch
     days.sort_unstable();
     days.dedup();
 
-    let mut best: Option<((i64, std::cmp::Reverse<usize>), Schedule)> = None;
+    let mut best: Option<(Cost, Schedule)> = None;
     for &day in &days {
         for shift in shift_order {
             let s = Schedule::EveryMonths {
@@ -662,28 +1023,7 @@ fn fit_schedule(period: Period, direction: Direction, occ: &[Occ]) -> Option<Sch
                 day,
                 shift,
             };
-            // Robust cost: per slot only the closest occurrence counts, with its squared
-            // residual capped just above the tolerance; every other occurrence in a slot costs
-            // the cap. An outlier therefore costs the same whatever the candidate and cannot
-            // pull the fit towards itself.
-            let cap = clamp * clamp;
-            let mut costs: Vec<(i64, i64)> = Vec::with_capacity(occ.len());
-            let mut exact = 0usize;
-            for o in occ {
-                let (slot, r) = s.nearest_slot(o.date)?;
-                if r == 0 {
-                    exact += 1;
-                }
-                let r = r.abs().min(clamp);
-                costs.push((slot, r * r));
-            }
-            costs.sort_unstable();
-            let mut total = 0i64;
-            for (i, (slot, cost)) in costs.iter().enumerate() {
-                let first_in_slot = i == 0 || costs[i - 1].0 != *slot;
-                total += if first_in_slot { *cost } else { cap };
-            }
-            let score = (total, std::cmp::Reverse(exact));
+            let score = robust_cost(s, occ, clamp)?;
             if best.as_ref().is_none_or(|(b, _)| score < *b) {
                 best = Some((score, s));
             }
@@ -727,6 +1067,33 @@ mod tests {
     }
 
     #[test]
+    fn period_codes_round_trip() {
+        for p in [
+            Period::WEEKLY,
+            Period::Weeks(3),
+            Period::MONTHLY,
+            Period::BIMONTHLY,
+            Period::Months(5),
+            Period::SEMIANNUAL,
+            Period::YEARLY,
+            Period::Days(10),
+        ] {
+            assert_eq!(Period::from_code(&p.code()), Some(p));
+        }
+        assert_eq!(Period::from_code("every_2_months"), Some(Period::BIMONTHLY));
+        for bad in [
+            "",
+            "every_0_days",
+            "every_01_weeks",
+            "every_x_days",
+            "every_25_months",
+            "daily",
+        ] {
+            assert_eq!(Period::from_code(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn month_end_clamps() {
         let s = Schedule::EveryMonths {
             months: 1,
@@ -748,6 +1115,7 @@ mod tests {
         let s = Schedule::EveryDays {
             days: 7,
             phase: i64::from(d(2026, 1, 5).num_days_from_ce()).rem_euclid(7),
+            shift: ShiftRule::None,
         };
         let (slot, r) = s.nearest_slot(d(2026, 1, 13)).unwrap_or_default();
         assert_eq!(r, 1);

@@ -49,6 +49,10 @@ pub struct Txn {
     pub balance_after: Won,
     /// The passbook memo (`print_content`) as received.
     pub memo: String,
+    /// The bank's transaction type (`tran_type`: `체크카드`, `체크카드취소`, `대체`, …); empty
+    /// when unknown. A type containing `취소` marks a cancellation whatever the memo says.
+    #[serde(default)]
+    pub tran_type: String,
     pub category: Option<Category>,
     pub category_manual: bool,
 }
@@ -71,6 +75,7 @@ impl Txn {
             amount,
             balance_after: Won::ZERO,
             memo: memo.into(),
+            tran_type: String::new(),
             category: None,
             category_manual: false,
         }

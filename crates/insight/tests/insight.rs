@@ -3,6 +3,7 @@
 mod insight {
     pub mod charts;
     pub mod dictionary;
+    pub mod matching;
     pub mod recurring;
     pub mod rules;
     pub mod support;

@@ -91,6 +91,10 @@ pub struct AccountSpec {
     pub opening_balance: Won,
     /// Extra random card rows per day on top of the normal life (benchmarks; 0 normally).
     pub extra_rows_per_day: u32,
+    /// Transfers between this owner's own accounts: a main account sends them (250,000 on the
+    /// 8th at 23:50; 400,000 on the last Friday of the month at 22:00), the first side
+    /// account receives them (00:10 the next day; 09:00 the Monday after).
+    pub own_transfers: bool,
 }
 
 impl AccountSpec {
@@ -109,6 +113,7 @@ impl AccountSpec {
             to,
             opening_balance: Won::new(5_000_000),
             extra_rows_per_day: u32::try_from(per_day + per_day / 20 + 4).unwrap_or(u32::MAX),
+            own_transfers: false,
         }
     }
 }
@@ -226,6 +231,74 @@ pub fn rent_day(year: i32, month: u32) -> Option<NaiveDate> {
     Some(d)
 }
 
+/// The last Friday of `date`'s month is `date`.
+fn is_last_friday(date: NaiveDate) -> bool {
+    date.weekday() == Weekday::Fri
+        && date
+            .checked_add_days(Days::new(7))
+            .is_some_and(|n| n.month() != date.month())
+}
+
+/// The day itself, or the next business day when it falls on a weekend.
+fn next_business_day(date: NaiveDate) -> NaiveDate {
+    let mut d = date;
+    while is_weekend(d) {
+        match d.succ_opt() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    d
+}
+
+/// Own transfers a main account sends (see [`AccountSpec::own_transfers`]).
+fn own_transfers_out(date: NaiveDate, ev: &mut Vec<Event>) {
+    if date.day() == 8 {
+        ev.push(fixed(
+            23 * 3600 + 50 * 60,
+            Direction::Withdrawal,
+            "대체",
+            Cow::Borrowed("토스 이체"),
+            250_000,
+        ));
+    }
+    if is_last_friday(date) {
+        ev.push(fixed(
+            22 * 3600,
+            Direction::Withdrawal,
+            "대체",
+            Cow::Borrowed("계좌이체"),
+            400_000,
+        ));
+    }
+}
+
+/// Own transfers the first side account receives (see [`AccountSpec::own_transfers`]).
+fn own_transfers_in(date: NaiveDate, ev: &mut Vec<Event>) {
+    if date.day() == 9 {
+        ev.push(fixed(
+            10 * 60,
+            Direction::Deposit,
+            "대체",
+            Cow::Borrowed("토스 이체"),
+            250_000,
+        ));
+    }
+    if date.weekday() == Weekday::Mon
+        && date
+            .checked_sub_days(Days::new(3))
+            .is_some_and(is_last_friday)
+    {
+        ev.push(fixed(
+            9 * 3600,
+            Direction::Deposit,
+            "대체",
+            Cow::Borrowed("계좌이체"),
+            400_000,
+        ));
+    }
+}
+
 /// Day `day` of the month, clamped to the month's last day.
 fn clamped_day(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
     (1..=day.min(31))
@@ -300,7 +373,7 @@ pub fn generate_rows(spec: &AccountSpec) -> Vec<GeneratedRow> {
     let mut rows = Vec::with_capacity(estimate);
     let mut balance = spec.opening_balance;
     let mut events: Vec<Event> = Vec::with_capacity(16 + spec.extra_rows_per_day as usize);
-    let mut refunds: Vec<(NaiveDate, i64)> = Vec::new();
+    let mut refunds: Vec<Refund> = Vec::new();
     let self_transfer: Cow<'static, str> =
         Cow::Owned(truncate_chars(&format!("이체 {}", spec.owner_name), 20));
 
@@ -319,6 +392,12 @@ pub fn generate_rows(spec: &AccountSpec) -> Vec<GeneratedRow> {
                 spec.extra_rows_per_day,
             ),
             AccountKind::Side => side_day(&mut rng, date, &mut events, &self_transfer),
+        }
+        if spec.own_transfers {
+            match spec.kind {
+                AccountKind::Main => own_transfers_out(date, &mut events),
+                AccountKind::Side => own_transfers_in(date, &mut events),
+            }
         }
         events.sort_by_key(|e| e.second);
         for e in events.drain(..) {
@@ -375,12 +454,21 @@ fn truncate_chars(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
+/// A 쿠팡 cancellation scheduled by a purchase: all of it (`쿠팡 환불`) or part of it
+/// (`쿠팡 부분취소`).
+#[derive(Clone, Copy)]
+struct Refund {
+    when: NaiveDate,
+    amount: i64,
+    partial: bool,
+}
+
 fn main_day(
     rng: &mut SplitMix64,
     p: &Profile,
     date: NaiveDate,
     ev: &mut Vec<Event>,
-    refunds: &mut Vec<(NaiveDate, i64)>,
+    refunds: &mut Vec<Refund>,
     extra: u32,
 ) {
     let (y, m, d) = (date.year(), date.month(), date.day());
@@ -454,7 +542,8 @@ fn main_day(
             amount,
         ));
     }
-    if d == 15 && m % 2 == 0 {
+    // 수도요금 every second month, due on the 15th, debited on the next business day.
+    if m % 2 == 0 && NaiveDate::from_ymd_opt(y, m, 15).map(next_business_day) == Some(date) {
         let amount = round_to(rng.range_i64(18_000, 42_000), 10);
         ev.push(fixed(
             7 * 3600 + 1800,
@@ -462,6 +551,17 @@ fn main_day(
             "자동이체",
             Cow::Borrowed("수도요금"),
             amount,
+        ));
+    }
+    // Car insurance every six months (March and September), due on the 5th, debited on the
+    // next business day.
+    if matches!(m, 3 | 9) && NaiveDate::from_ymd_opt(y, m, 5).map(next_business_day) == Some(date) {
+        ev.push(fixed(
+            8 * 3600,
+            Direction::Withdrawal,
+            "자동이체",
+            Cow::Borrowed("KB손해보험 자동차보험"),
+            342_000,
         ));
     }
     for &(memo, amount, day) in &p.subscriptions {
@@ -494,14 +594,18 @@ fn main_day(
         ));
     }
     // 쿠팡 refunds scheduled by earlier purchases.
-    refunds.retain(|&(when, amount)| {
-        if when == date {
+    refunds.retain(|r| {
+        if r.when == date {
             ev.push(fixed(
                 11 * 3600,
                 Direction::Deposit,
                 "체크카드취소",
-                Cow::Borrowed("쿠팡 환불"),
-                amount,
+                Cow::Borrowed(if r.partial {
+                    "쿠팡 부분취소"
+                } else {
+                    "쿠팡 환불"
+                }),
+                r.amount,
             ));
             false
         } else {
@@ -575,7 +679,18 @@ fn main_day(
             && rng.chance(0.3)
             && let Some(when) = date.checked_add_days(Days::new(2 + rng.below(6)))
         {
-            refunds.push((when, amount));
+            // One in three cancels part of the order (one item of several).
+            let partial = rng.chance(0.33);
+            let amount = if partial {
+                round_to(amount / 3, 10)
+            } else {
+                amount
+            };
+            refunds.push(Refund {
+                when,
+                amount,
+                partial,
+            });
         }
     }
     if rng.chance(0.012) {
@@ -853,6 +968,7 @@ struct AccountPlan {
     alias: &'static str,
     extra: u32,
     rows: Option<u64>,
+    own_transfers: bool,
 }
 
 fn make_account(
@@ -892,6 +1008,7 @@ fn make_account(
             to: spec.end_date,
             opening_balance: Won::new(rng.range_i64(30, 400) * 10_000),
             extra_rows_per_day: plan.extra,
+            own_transfers: plan.own_transfers,
         },
     };
     let mut rows = generate_rows(&row_spec);
@@ -960,6 +1077,7 @@ pub fn generate_world(spec: &WorldSpec) -> Vec<TestUser> {
                     alias: *rng.pick(MAIN_ALIASES),
                     extra: 0,
                     rows: None,
+                    own_transfers: count >= 2,
                 }
             } else {
                 AccountPlan {
@@ -967,6 +1085,7 @@ pub fn generate_world(spec: &WorldSpec) -> Vec<TestUser> {
                     alias: SIDE_ALIASES[(a - 1) % SIDE_ALIASES.len()],
                     extra: 0,
                     rows: None,
+                    own_transfers: a == 1,
                 }
             };
             accounts.push(make_account(spec, &mut rng, &name, i, a, plan));
@@ -992,6 +1111,7 @@ pub fn generate_world(spec: &WorldSpec) -> Vec<TestUser> {
             alias: "벤치마크통장",
             extra: 0,
             rows: Some(spec.large_account_rows),
+            own_transfers: false,
         };
         let account = make_account(spec, &mut rng, &name, i, 0, plan);
         users.push(TestUser {

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
             .merge(routes::batch::routes())
             .merge(routes::bank::routes())
             .merge(routes::insight::routes())
+            .merge(routes::insight_tx::routes())
             .merge(crate::web::routes())
             .fallback(|| async { ApiError::not_found("no such route") })
             .method_not_allowed_fallback(|| async {
@@ -103,6 +104,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // One-off work migrations asked for (the NFKC re-file): in the background, so that a large
+    // database does not delay serving; it is idempotent, and done once it finished.
+    let tasks = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::insight::run_pending_tasks(&tasks).await {
+            tracing::error!(error = ?e, "pending migration task failed; retried at the next start");
+        }
+    });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -171,6 +171,7 @@ pub fn to_txn(t: &BankTxn) -> Txn {
         amount: t.amount,
         balance_after: t.balance_after,
         memo: t.memo.clone(),
+        tran_type: t.tran_type.clone(),
         category: Category::from_code(&t.category),
         category_manual: t.manual,
     }
@@ -337,6 +338,7 @@ pub async fn finish_link(
         .store()
         .upsert_bank_accounts(user_id, link.id, account_infos(&me.accounts))
         .await?;
+    crate::insight::remember_own_name(state, user_id, &me.user_name).await?;
     tracing::info!(user_id, accounts = me.accounts.len(), "bank linked");
     // The first sync starts now, on its own: the bank page follows its record. One already
     // running (a relink during a sync) is left to finish.

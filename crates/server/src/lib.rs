@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod extract;
+pub mod insight;
 pub mod jobs;
 pub mod openapi;
 pub mod routes;

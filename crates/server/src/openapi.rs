@@ -3,7 +3,9 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{assets, auth, bank, batch, deposits, insight, investments, system};
+use crate::routes::{
+    assets, auth, bank, batch, deposits, insight, insight_tx, investments, system,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +30,9 @@ use crate::routes::{assets, auth, bank, batch, deposits, insight, investments, s
         insight::categories, insight::spending, insight::weekly, insight::monthly, insight::recurring,
         insight::upcoming_payments, insight::list_rules, insight::create_rule, insight::update_rule,
         insight::delete_rule, insight::reorder_rules, insight::preview_rule,
+        insight::so_far_view, insight::fixed_costs, insight::dismiss_series, insight::restore_series,
+        insight::add_series, insight::suggest_rule,
+        insight_tx::search, insight_tx::export, insight_tx::unpair, insight_tx::repair,
     ),
     modifiers(&BearerAuth, &CommonErrors),
     tags(

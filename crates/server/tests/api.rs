@@ -25,6 +25,8 @@ mod browser;
 mod browser_support;
 #[path = "api/deposits.rs"]
 mod deposits;
+#[path = "api/insight.rs"]
+mod insight;
 #[path = "api/investments.rs"]
 mod investments;
 #[path = "api/openapi.rs"]

@@ -4,8 +4,8 @@ use deadpool_postgres::GenericClient;
 use ginkgo_domain::Won;
 use ginkgo_store::{
     BankAccount, BankAccountId, BankAccountInfo, BankLink, BankStore, BankTxn, CategoryChange,
-    NewBankLink, NewBankTxn, RuleRow, StoreError, StoreResult, SyncRecord, TxnFilter, TxnPage,
-    UserId, date_key,
+    InsightOverride, NewBankLink, NewBankTxn, RuleRow, StoreError, StoreResult, SyncRecord,
+    TxnFilter, TxnPage, UserId, date_key,
 };
 use tokio_postgres::Row;
 
@@ -922,6 +922,107 @@ impl BankStore for PostgresStore {
         let rules = rules_of(&tx, user_id).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(rules)
+    }
+
+    async fn insight_overrides(&self, user_id: UserId) -> StoreResult<Vec<InsightOverride>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT kind, subject, data FROM insight_overrides WHERE user_id = $1 \
+                 ORDER BY kind, subject",
+                &[&user_id],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| InsightOverride {
+                kind: r.get(0),
+                subject: r.get(1),
+                data: r.get(2),
+            })
+            .collect())
+    }
+
+    async fn put_insight_override(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        subject: &str,
+        data: &str,
+    ) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO insight_overrides (user_id, kind, subject, data) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, kind, subject) DO UPDATE SET data = EXCLUDED.data",
+            &[&user_id, &kind, &subject, &data],
+        )
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_insight_override(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        subject: &str,
+    ) -> StoreResult<bool> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "DELETE FROM insight_overrides WHERE user_id = $1 AND kind = $2 AND subject = $3",
+                &[&user_id, &kind, &subject],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(n > 0)
+    }
+
+    async fn set_memo_norms(
+        &self,
+        user_id: UserId,
+        changes: Vec<(i64, String)>,
+    ) -> StoreResult<u64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await.map_err(map_err)?;
+        let st = tx
+            .prepare(
+                "UPDATE bank_transactions SET memo_norm = $1 \
+                 WHERE id = $2 AND memo_norm <> $1 AND account_id IN \
+                 (SELECT id FROM bank_accounts WHERE user_id = $3)",
+            )
+            .await
+            .map_err(map_err)?;
+        let mut n = 0u64;
+        for (id, norm) in &changes {
+            n += tx
+                .execute(&st, &[norm, id, &user_id])
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(n)
+    }
+
+    async fn pending_task(&self, name: &str) -> StoreResult<bool> {
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM pending_tasks WHERE name = $1)",
+                &[&name],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.get(0))
+    }
+
+    async fn finish_pending_task(&self, name: &str) -> StoreResult<()> {
+        let c = self.client().await?;
+        c.execute("DELETE FROM pending_tasks WHERE name = $1", &[&name])
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 
     async fn next_tran_id_sequence(&self, day: NaiveDate) -> StoreResult<u64> {

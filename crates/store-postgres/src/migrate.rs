@@ -20,6 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_bank_status",
         include_str!("../migrations/0005_bank_status.sql"),
     ),
+    (
+        "0007_insight_overrides",
+        include_str!("../migrations/0007_insight_overrides.sql"),
+    ),
 ];
 
 /// Applies pending migrations, each in its own transaction, under an advisory lock so that

@@ -60,7 +60,8 @@ async fn migrations_apply_once() {
             "0002_investments",
             "0003_bank",
             "0004_bank_sync_runs",
-            "0005_bank_status"
+            "0005_bank_status",
+            "0007_insight_overrides"
         ]
     );
 }

@@ -3,8 +3,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ginkgo_domain::Won;
 use ginkgo_store::{
     BankAccount, BankAccountId, BankAccountInfo, BankLink, BankStore, BankTxn, CategoryChange,
-    NewBankLink, NewBankTxn, RuleRow, StoreError, StoreResult, SyncRecord, TxnFilter, TxnPage,
-    UserId, date_key,
+    InsightOverride, NewBankLink, NewBankTxn, RuleRow, StoreError, StoreResult, SyncRecord,
+    TxnFilter, TxnPage, UserId, date_key,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -960,6 +960,118 @@ impl BankStore for SqliteStore {
                 let rules = rules_of(&tx, user_id).map_err(map_err)?;
                 tx.commit().map_err(map_err)?;
                 Ok(rules)
+            })
+            .await
+    }
+
+    async fn insight_overrides(&self, user_id: UserId) -> StoreResult<Vec<InsightOverride>> {
+        self.pools
+            .read(move |c| {
+                let mut st = c.prepare_cached(
+                    "SELECT kind, subject, data FROM insight_overrides WHERE user_id = ?1 \
+                         ORDER BY kind, subject",
+                )?;
+                let rows = st.query_map(params![user_id], |r| {
+                    Ok(InsightOverride {
+                        kind: r.get(0)?,
+                        subject: r.get(1)?,
+                        data: r.get(2)?,
+                    })
+                })?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })
+            .await
+    }
+
+    async fn put_insight_override(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        subject: &str,
+        data: &str,
+    ) -> StoreResult<()> {
+        let (kind, subject, data) = (kind.to_string(), subject.to_string(), data.to_string());
+        self.pools
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO insight_overrides (user_id, kind, subject, data) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (user_id, kind, subject) DO UPDATE SET data = excluded.data",
+                    params![user_id, kind, subject, data],
+                )
+                .map_err(map_err)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete_insight_override(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        subject: &str,
+    ) -> StoreResult<bool> {
+        let (kind, subject) = (kind.to_string(), subject.to_string());
+        self.pools
+            .write(move |c| {
+                let n = c
+                    .execute(
+                        "DELETE FROM insight_overrides WHERE user_id = ?1 AND kind = ?2 AND subject = ?3",
+                        params![user_id, kind, subject],
+                    )
+                    .map_err(map_err)?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn set_memo_norms(
+        &self,
+        user_id: UserId,
+        changes: Vec<(i64, String)>,
+    ) -> StoreResult<u64> {
+        self.pools
+            .write(move |c| {
+                let tx = c.transaction().map_err(map_err)?;
+                let mut n = 0u64;
+                {
+                    let mut st = tx
+                        .prepare_cached(
+                            "UPDATE bank_transactions SET memo_norm = ?1 \
+                             WHERE id = ?2 AND memo_norm <> ?1 AND account_id IN \
+                             (SELECT id FROM bank_accounts WHERE user_id = ?3)",
+                        )
+                        .map_err(map_err)?;
+                    for (id, norm) in &changes {
+                        n += st.execute(params![norm, id, user_id]).map_err(map_err)? as u64;
+                    }
+                }
+                tx.commit().map_err(map_err)?;
+                Ok(n)
+            })
+            .await
+    }
+
+    async fn pending_task(&self, name: &str) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.pools
+            .read(move |c| {
+                c.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM pending_tasks WHERE name = ?1)",
+                    params![name],
+                    |r| r.get(0),
+                )
+            })
+            .await
+    }
+
+    async fn finish_pending_task(&self, name: &str) -> StoreResult<()> {
+        let name = name.to_string();
+        self.pools
+            .write(move |c| {
+                c.execute("DELETE FROM pending_tasks WHERE name = ?1", params![name])
+                    .map_err(map_err)?;
+                Ok(())
             })
             .await
     }

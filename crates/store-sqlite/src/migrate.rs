@@ -23,6 +23,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_bank_status",
         include_str!("../migrations/0005_bank_status.sql"),
     ),
+    (
+        "0007_insight_overrides",
+        include_str!("../migrations/0007_insight_overrides.sql"),
+    ),
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

@@ -27,7 +27,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "0002_investments",
             "0003_bank",
             "0004_bank_sync_runs",
-            "0005_bank_status"
+            "0005_bank_status",
+            "0007_insight_overrides"
         ]
     );
     drop(first);

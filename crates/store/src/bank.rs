@@ -183,3 +183,12 @@ pub struct CategoryChange {
     pub source: String,
     pub rule_id: Option<i64>,
 }
+
+/// Something the customer told Ginkgo about the insight figures (see migration 0007).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InsightOverride {
+    /// `unpair`, `series_dismiss`, `series_add` or `own_name`.
+    pub kind: String,
+    pub subject: String,
+    pub data: String,
+}

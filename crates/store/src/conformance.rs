@@ -47,6 +47,8 @@ macro_rules! conformance_tests {
             category_changes_keep_manual_filings,
             rules_keep_an_order,
             tran_id_sequences_never_repeat,
+            insight_overrides_are_kept_and_scoped,
+            memo_norms_are_rewritten_for_the_login_only,
         );
     };
     (@each $factory:path, $($name:ident),* $(,)?) => {
@@ -1784,4 +1786,130 @@ pub async fn tran_id_sequences_never_repeat<S: Store>(store: Arc<S>) {
         1,
         "a new day starts over"
     );
+}
+
+pub async fn insight_overrides_are_kept_and_scoped<S: Store>(store: Arc<S>) {
+    let a = plain_user(&*store, "io-a@x.kr").await;
+    let b = plain_user(&*store, "io-b@x.kr").await;
+    assert!(
+        store
+            .insight_overrides(a.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    store
+        .put_insight_override(a.id, "unpair", "41", "")
+        .await
+        .expect("put");
+    store
+        .put_insight_override(a.id, "series_add", "out:수도요금", "bimonthly")
+        .await
+        .expect("put");
+    // Putting it again replaces the data, never duplicates.
+    store
+        .put_insight_override(a.id, "series_add", "out:수도요금", "every_3_months")
+        .await
+        .expect("put");
+    store
+        .put_insight_override(b.id, "series_dismiss", "out:멜론", "")
+        .await
+        .expect("put");
+    let mine = store.insight_overrides(a.id).await.expect("list");
+    assert_eq!(
+        mine,
+        vec![
+            InsightOverride {
+                kind: "series_add".into(),
+                subject: "out:수도요금".into(),
+                data: "every_3_months".into()
+            },
+            InsightOverride {
+                kind: "unpair".into(),
+                subject: "41".into(),
+                data: String::new()
+            },
+        ]
+    );
+    // Another login's override can be neither seen nor removed.
+    assert!(
+        !store
+            .delete_insight_override(a.id, "series_dismiss", "out:멜론")
+            .await
+            .expect("delete")
+    );
+    assert_eq!(store.insight_overrides(b.id).await.expect("list").len(), 1);
+    assert!(
+        store
+            .delete_insight_override(a.id, "unpair", "41")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_insight_override(a.id, "unpair", "41")
+            .await
+            .expect("delete")
+    );
+    assert_eq!(store.insight_overrides(a.id).await.expect("list").len(), 1);
+    // A kind the schema does not know is refused, not stored.
+    assert!(
+        store
+            .put_insight_override(a.id, "bogus", "1", "")
+            .await
+            .is_err()
+    );
+}
+
+pub async fn memo_norms_are_rewritten_for_the_login_only<S: Store>(store: Arc<S>) {
+    let a = plain_user(&*store, "mn-a@x.kr").await;
+    let b = plain_user(&*store, "mn-b@x.kr").await;
+    let acc = linked_accounts(&*store, &a, &["100000000000000000000007"]).await[0].clone();
+    store
+        .insert_bank_transactions(
+            acc.id,
+            vec![txn(1, "㈜한빛", 4500, 0), txn(2, "GS25", 1000, 0)],
+        )
+        .await
+        .expect("insert");
+    let all = store
+        .all_bank_transactions(a.id, None, None)
+        .await
+        .expect("all");
+    let first = all.iter().find(|t| t.memo == "㈜한빛").expect("row");
+    let changes = vec![(first.id, "(주)한빛".to_string())];
+    assert_eq!(
+        store
+            .set_memo_norms(b.id, changes.clone())
+            .await
+            .expect("set"),
+        0,
+        "never another login's rows"
+    );
+    assert_eq!(
+        store
+            .set_memo_norms(a.id, changes.clone())
+            .await
+            .expect("set"),
+        1
+    );
+    // Unchanged values are not counted.
+    assert_eq!(store.set_memo_norms(a.id, changes).await.expect("set"), 0);
+    let touched = store
+        .bank_transactions_touched(a.id, vec!["(주)".into()], vec![])
+        .await
+        .expect("touched");
+    assert_eq!(touched.len(), 1);
+    assert_eq!(touched[0].memo_norm, "(주)한빛");
+    // The migration asks for the NFKC re-file once; done is done.
+    assert!(store.pending_task("nfkc_refile").await.expect("task"));
+    store
+        .finish_pending_task("nfkc_refile")
+        .await
+        .expect("finish");
+    assert!(!store.pending_task("nfkc_refile").await.expect("task"));
+    store
+        .finish_pending_task("nfkc_refile")
+        .await
+        .expect("finish again");
 }

@@ -321,6 +321,35 @@ pub trait BankStore: Send + Sync {
     /// `ids` must be exactly the login's rule ids, in the new order.
     async fn reorder_rules(&self, user_id: UserId, ids: Vec<i64>) -> StoreResult<Vec<RuleRow>>;
 
+    /// The login's insight overrides, by (kind, subject).
+    async fn insight_overrides(&self, user_id: UserId) -> StoreResult<Vec<InsightOverride>>;
+    /// Adds an override or replaces its `data`.
+    async fn put_insight_override(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        subject: &str,
+        data: &str,
+    ) -> StoreResult<()>;
+    /// Removes an override; `false` when there was none.
+    async fn delete_insight_override(
+        &self,
+        user_id: UserId,
+        kind: &str,
+        subject: &str,
+    ) -> StoreResult<bool>;
+    /// Sets `memo_norm` of the login's transactions `(id, memo_norm)`; answers how many
+    /// changed.
+    async fn set_memo_norms(
+        &self,
+        user_id: UserId,
+        changes: Vec<(i64, String)>,
+    ) -> StoreResult<u64>;
+    /// Whether the one-off task `name` (recorded by a migration) is still to do.
+    async fn pending_task(&self, name: &str) -> StoreResult<bool>;
+    /// Marks the one-off task `name` done.
+    async fn finish_pending_task(&self, name: &str) -> StoreResult<()>;
+
     /// The next `bank_tran_id` sequence number for a KST day; never repeats across replicas.
     async fn next_tran_id_sequence(&self, day: NaiveDate) -> StoreResult<u64>;
 }

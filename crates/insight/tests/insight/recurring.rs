@@ -1,6 +1,6 @@
 use chrono::{Datelike, Duration, NaiveDate};
 use ginkgo_domain::rng::SplitMix64;
-use ginkgo_insight::bench::generate_transactions;
+use ginkgo_insight::bench::{customer_of, generate_transactions, recurring_of_customer};
 use ginkgo_insight::recurring::Schedule;
 use ginkgo_insight::{
     Direction, Period, RecurringConfig, RecurringSeries, SeriesStatus, ShiftRule, Txn,
@@ -59,7 +59,7 @@ fn salary_on_the_25th_moved_to_friday_is_monthly() {
     let found = detect(&txns, date(2026, 11, 1));
     assert_eq!(found.len(), 1, "{found:?}");
     let s = &found[0];
-    assert_eq!(s.period, Period::Monthly);
+    assert_eq!(s.period, Period::MONTHLY);
     assert_eq!(s.direction, Direction::In);
     assert_eq!(s.key, "(주)한빛소프트급여");
     assert_eq!(s.occurrences, 10);
@@ -88,7 +88,7 @@ fn rent_on_the_first_moved_to_monday_predicts_the_next_business_day() {
     let txns = series_of(&dates, "월세 김영숙");
     let found = detect(&txns, date(2026, 10, 15));
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].period, Period::Monthly);
+    assert_eq!(found[0].period, Period::MONTHLY);
     assert_eq!(found[0].next_expected, date(2026, 11, 2));
 }
 
@@ -99,7 +99,7 @@ fn month_end_payments_follow_the_last_day() {
     assert!(dates.contains(&date(2025, 11, 30)));
     let found = detect(&series_of(&dates, "적금 자동이체"), date(2026, 5, 31));
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].period, Period::Monthly);
+    assert_eq!(found[0].period, Period::MONTHLY);
     assert_eq!(found[0].last_date, date(2026, 5, 31));
     assert_eq!(found[0].next_expected, date(2026, 6, 30));
 }
@@ -112,7 +112,7 @@ fn a_bill_around_the_10th_is_monthly() {
         .collect();
     let found = detect(&series_of(&dates, "아파트관리비"), date(2026, 1, 1));
     assert_eq!(found.len(), 1, "{dates:?}");
-    assert_eq!(found[0].period, Period::Monthly);
+    assert_eq!(found[0].period, Period::MONTHLY);
     assert_eq!(found[0].next_expected, date(2026, 1, 10));
 
     // Never paid on the 10th itself, always a day before or after.
@@ -176,7 +176,7 @@ fn the_deviation_must_be_strictly_under_a_configurable_threshold() {
     };
     let found = detect_recurring(&sloppy, &loose, date(2026, 5, 10));
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].period, Period::Biweekly);
+    assert_eq!(found[0].period, Period::BIWEEKLY);
     assert!(found[0].std_days > 1.1 && found[0].std_days < 2.5);
 }
 
@@ -242,7 +242,7 @@ fn weekly_biweekly_quarterly_and_yearly_are_classified() {
         .collect();
     let w = detect(&series_of(&mondays, "영어학원"), date(2026, 5, 20));
     assert_eq!(w.len(), 1);
-    assert_eq!(w[0].period, Period::Weekly);
+    assert_eq!(w[0].period, Period::WEEKLY);
     assert_eq!(w[0].next_expected, date(2026, 5, 25));
 
     let fortnight: Vec<NaiveDate> = (0..8)
@@ -250,13 +250,13 @@ fn weekly_biweekly_quarterly_and_yearly_are_classified() {
         .collect();
     let b = detect(&series_of(&fortnight, "용돈"), date(2026, 4, 20));
     assert_eq!(b.len(), 1);
-    assert_eq!(b[0].period, Period::Biweekly);
+    assert_eq!(b[0].period, Period::BIWEEKLY);
     assert_eq!(b[0].next_expected, date(2026, 4, 24));
 
     let quarters = monthly_dates(2025, 1, 6, 15, 3, ShiftRule::None);
     let q = detect(&series_of(&quarters, "자동차보험"), date(2026, 5, 1));
     assert_eq!(q.len(), 1);
-    assert_eq!(q[0].period, Period::Quarterly);
+    assert_eq!(q[0].period, Period::QUARTERLY);
     assert_eq!(q[0].next_expected, date(2026, 7, 15));
 
     let years = [
@@ -267,7 +267,7 @@ fn weekly_biweekly_quarterly_and_yearly_are_classified() {
     ];
     let y = detect(&series_of(&years, "쿠팡와우 연회비"), date(2026, 6, 1));
     assert_eq!(y.len(), 1);
-    assert_eq!(y[0].period, Period::Yearly);
+    assert_eq!(y[0].period, Period::YEARLY);
     assert_eq!(y[0].next_expected, date(2027, 3, 14));
 }
 
@@ -332,7 +332,8 @@ fn memos_with_sequence_numbers_group_together_but_directions_do_not() {
     let found = detect(&txns, date(2026, 7, 1));
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].key, "kt휴대폰요금");
-    // The same memo in alternating directions is two short series, neither recurring.
+    // The same memo in alternating directions is two series, one per direction (each every
+    // second month), never one monthly series.
     let mixed: Vec<Txn> = dates
         .iter()
         .enumerate()
@@ -344,7 +345,14 @@ fn memos_with_sequence_numbers_group_together_but_directions_do_not() {
             }
         })
         .collect();
-    assert!(detect(&mixed, date(2026, 7, 1)).is_empty());
+    let found = detect(&mixed, date(2026, 7, 1));
+    assert!(
+        found
+            .iter()
+            .all(|s| s.period == Period::BIMONTHLY && s.occurrences == 3),
+        "{found:?}"
+    );
+    assert!(found.iter().any(|s| s.direction == Direction::Out));
 }
 
 #[test]
@@ -357,10 +365,14 @@ fn generated_customers_have_exactly_their_scheduled_series() {
     for customer in 1..=12 {
         let mine: Vec<Txn> = txns
             .iter()
-            .filter(|t| t.account_id == customer)
+            .filter(|t| customer_of(t) == customer)
             .cloned()
             .collect();
-        let found = detect(&mine, date(2025, 12, 31));
+        let (adj, found) =
+            recurring_of_customer(&mine, &RecurringConfig::default(), date(2025, 12, 31));
+        // The monthly transfers to the customer's savings account are paired (23:50 → 00:10),
+        // and are not a recurring payment.
+        assert_eq!(adj.transfers.len(), 24, "customer {customer}");
         let mut got: Vec<(String, Period)> =
             found.iter().map(|s| (s.key.clone(), s.period)).collect();
         got.sort();
@@ -375,25 +387,29 @@ fn generated_customers_have_exactly_their_scheduled_series() {
             "멜론",
         ] {
             assert!(
-                has(&|k| k == key, Period::Monthly),
+                has(&|k| k == key, Period::MONTHLY),
                 "customer {customer}: {key} missing from {got:?}"
             );
         }
         assert!(
-            has(&|k| k == "영어학원", Period::Weekly),
+            has(&|k| k == "영어학원", Period::WEEKLY),
             "customer {customer}: {got:?}"
         );
         assert!(
-            has(&|k| k.starts_with("월세"), Period::Monthly),
+            has(&|k| k.starts_with("월세"), Period::MONTHLY),
             "customer {customer}: {got:?}"
         );
         assert!(
-            has(&|k| k.ends_with("급여"), Period::Monthly),
+            has(&|k| k.ends_with("급여"), Period::MONTHLY),
+            "customer {customer}: {got:?}"
+        );
+        assert!(
+            has(&|k| k == "수도요금", Period::BIMONTHLY),
             "customer {customer}: {got:?}"
         );
         assert_eq!(
             got.len(),
-            8,
+            9,
             "customer {customer}: unexpected series in {got:?}"
         );
         let salary = found
@@ -526,9 +542,9 @@ fn generate(kind: &Kind, start: NaiveDate, count: u32, seed: u64) -> Generated {
                 .collect();
             let next = start + Duration::days(i64::from(count) * step);
             let period = if step == 7 {
-                Period::Weekly
+                Period::WEEKLY
             } else {
-                Period::Biweekly
+                Period::BIWEEKLY
             };
             Generated {
                 pairs,
@@ -537,9 +553,9 @@ fn generate(kind: &Kind, start: NaiveDate, count: u32, seed: u64) -> Generated {
                 period,
             }
         }
-        Kind::Monthly { day, shift } => calendar(1, *day, *shift, Period::Monthly),
-        Kind::Quarterly { day } => calendar(3, *day, ShiftRule::None, Period::Quarterly),
-        Kind::Yearly => calendar(12, start.day().min(28), ShiftRule::None, Period::Yearly),
+        Kind::Monthly { day, shift } => calendar(1, *day, *shift, Period::MONTHLY),
+        Kind::Quarterly { day } => calendar(3, *day, ShiftRule::None, Period::QUARTERLY),
+        Kind::Yearly => calendar(12, start.day().min(28), ShiftRule::None, Period::YEARLY),
     }
 }
 
@@ -633,5 +649,124 @@ proptest! {
         for g in gaps { d += Duration::days(g); dates.push(d); }
         let found = detect(&series_of(&dates, "하이마트"), d);
         prop_assert!(found.is_empty(), "{:?} {:?}", dates, found);
+    }
+}
+
+#[test]
+fn a_water_bill_every_second_month_is_bimonthly_with_the_weekend_shift() {
+    // 수도요금 due on the 20th of every odd month, debited on the next business day
+    // (2026-09-20 is a Sunday: paid Monday the 21st).
+    let dates = monthly_dates(2026, 1, 6, 20, 2, ShiftRule::NextBusinessDay);
+    assert!(dates.contains(&date(2026, 9, 21)));
+    let intervals: Vec<i64> = dates.windows(2).map(|w| (w[1] - w[0]).num_days()).collect();
+    assert!(
+        intervals.iter().all(|d| (59..=63).contains(d)),
+        "{intervals:?}"
+    );
+    let found = detect(&series_of(&dates, "수도요금"), date(2026, 12, 1));
+    assert_eq!(found.len(), 1, "{found:?}");
+    let s = &found[0];
+    assert_eq!(s.period, Period::BIMONTHLY);
+    assert_eq!(s.period.code(), "bimonthly");
+    assert_eq!(s.occurrences, 6);
+    assert_eq!(s.status, SeriesStatus::Active);
+    // 2027-01-20 is a Wednesday.
+    assert_eq!(s.next_expected, date(2027, 1, 20));
+    assert!(matches!(
+        s.schedule,
+        Schedule::EveryMonths {
+            months: 2,
+            day: 20,
+            shift: ShiftRule::NextBusinessDay,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn semi_annual_insurance_and_every_three_weeks_are_found() {
+    // 2026-07-05 is a Sunday: paid Monday the 6th; the next due date, 2027-01-05, a Tuesday.
+    let halves = monthly_dates(2024, 1, 6, 5, 6, ShiftRule::NextBusinessDay);
+    let found = detect(&series_of(&halves, "삼성화재 보험료"), date(2026, 8, 1));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].period, Period::SEMIANNUAL);
+    assert_eq!(found[0].period.code(), "semiannual");
+    assert_eq!(found[0].last_date, date(2026, 7, 6));
+    assert_eq!(found[0].next_expected, date(2027, 1, 5));
+
+    let fridays: Vec<NaiveDate> = (0..8)
+        .map(|k| date(2026, 1, 2) + Duration::days(21 * k))
+        .collect();
+    let found = detect(&series_of(&fridays, "정수기렌탈"), date(2026, 6, 1));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].period, Period::Weeks(3));
+    assert_eq!(found[0].period.code(), "every_3_weeks");
+    assert_eq!(
+        found[0].next_expected,
+        date(2026, 1, 2) + Duration::days(21 * 8)
+    );
+}
+
+#[test]
+fn every_four_weeks_is_not_mistaken_for_monthly_and_every_ten_days_is_found() {
+    let every28: Vec<NaiveDate> = (0..10)
+        .map(|k| date(2026, 1, 7) + Duration::days(28 * k))
+        .collect();
+    let found = detect(&series_of(&every28, "헬스장"), date(2026, 10, 1));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].period, Period::Weeks(4));
+    assert_eq!(
+        found[0].next_expected,
+        date(2026, 1, 7) + Duration::days(280)
+    );
+
+    // Every ten days; a due date on a weekend is debited on the next business day.
+    let nominal: Vec<NaiveDate> = (0..9)
+        .map(|k| date(2026, 3, 2) + Duration::days(10 * k))
+        .collect();
+    let paid: Vec<NaiveDate> = nominal
+        .iter()
+        .map(|d| ShiftRule::NextBusinessDay.apply(*d))
+        .collect();
+    assert_ne!(nominal, paid, "the case needs a weekend due date");
+    let found = detect(&series_of(&paid, "우유배달"), date(2026, 6, 1));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].period, Period::Days(10));
+    let next = ShiftRule::NextBusinessDay.apply(date(2026, 3, 2) + Duration::days(90));
+    assert_eq!(found[0].next_expected, next);
+
+    // Five such dates are not enough for an every-n-days schedule.
+    let found = detect(&series_of(&paid[..5], "우유배달"), date(2026, 4, 15));
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn period_candidates_cover_every_cycle_in_order() {
+    assert_eq!(
+        Period::candidates(30),
+        vec![Period::MONTHLY, Period::Weeks(4), Period::Days(30)]
+    );
+    assert_eq!(
+        Period::candidates(28),
+        vec![Period::MONTHLY, Period::Weeks(4)]
+    );
+    assert_eq!(
+        Period::candidates(61),
+        vec![Period::BIMONTHLY, Period::Weeks(9), Period::Days(61)]
+    );
+    assert_eq!(
+        Period::candidates(182),
+        vec![Period::SEMIANNUAL, Period::Weeks(26)]
+    );
+    assert_eq!(
+        Period::candidates(365),
+        vec![Period::YEARLY, Period::Days(365)]
+    );
+    assert_eq!(Period::candidates(7), vec![Period::WEEKLY]);
+    assert_eq!(Period::candidates(10), vec![Period::Days(10)]);
+    assert!(Period::candidates(3).is_empty());
+    for k in 1..=12u32 {
+        let days = Period::Months(k).nominal_days();
+        assert_eq!(Period::candidates(days)[0], Period::Months(k), "{k}");
     }
 }

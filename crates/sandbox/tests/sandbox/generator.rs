@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, Timelike, Weekday};
 use ginkgo_domain::Won;
 use ginkgo_sandbox::generator::{
     AccountKind, AccountSpec, TestAccount, WorldSpec, generate_rows, generate_world, rent_day,
@@ -246,4 +246,84 @@ fn spec_for(to: NaiveDate) -> WorldSpec {
         end_date: to,
         ..spec(3, 400)
     }
+}
+
+#[test]
+fn own_transfers_cancellations_and_long_cycles_are_generated() {
+    let world = generate_world(&spec(7, 400));
+    // User 0 has a main and a side account: what the main sends, the side receives.
+    let user = &world[0];
+    assert!(user.accounts.len() >= 2);
+    let (main, side) = (&user.accounts[0], &user.accounts[1]);
+    let sent: Vec<_> = main
+        .rows
+        .iter()
+        .filter(|r| {
+            r.memo == "토스 이체" && !r.direction.is_incoming() && r.amount == Won::new(250_000)
+        })
+        .collect();
+    assert!(sent.len() >= 12, "{}", sent.len());
+    for s in &sent {
+        assert_eq!(s.date.day(), 8);
+        assert_eq!((s.time.hour(), s.time.minute()), (23, 50));
+        let next = s.date.succ_opt().expect("date");
+        assert!(
+            side.rows.iter().any(|r| r.date == next
+                && r.direction.is_incoming()
+                && r.amount == s.amount
+                && (r.time.hour(), r.time.minute()) == (0, 10)),
+            "{next}"
+        );
+    }
+    // Last-Friday transfers arrive on Monday.
+    let fridays: Vec<_> = main
+        .rows
+        .iter()
+        .filter(|r| r.memo == "계좌이체" && r.amount == Won::new(400_000))
+        .collect();
+    assert!(!fridays.is_empty());
+    for f in &fridays {
+        assert_eq!(f.date.weekday(), Weekday::Fri);
+        let monday = f.date + chrono::Duration::days(3);
+        assert!(
+            side.rows
+                .iter()
+                .any(|r| r.date == monday && r.amount == f.amount && r.direction.is_incoming())
+        );
+    }
+    // A single-account user sends none.
+    if let Some(single) = world.iter().find(|u| u.accounts.len() == 1) {
+        assert!(single.accounts[0].rows.iter().all(|r| r.memo != "토스 이체"
+            || r.amount != Won::new(250_000)
+            || r.date.day() != 8
+            || r.time.hour() != 23));
+    }
+    let all: Vec<_> = world
+        .iter()
+        .flat_map(|u| u.accounts[0].rows.iter())
+        .collect();
+    // Full and partial cancellations, bimonthly water and semi-annual insurance on business days.
+    assert!(all.iter().any(|r| r.memo == "쿠팡 환불"));
+    assert!(all.iter().any(|r| r.memo == "쿠팡 부분취소"));
+    assert!(all.iter().any(|r| r.tran_type == "체크카드취소"));
+    let water: Vec<_> = all.iter().filter(|r| r.memo == "수도요금").collect();
+    let insurance: Vec<_> = all
+        .iter()
+        .filter(|r| r.memo == "KB손해보험 자동차보험")
+        .collect();
+    assert!(!water.is_empty() && !insurance.is_empty());
+    for r in water.iter().chain(&insurance) {
+        assert!(
+            !matches!(r.date.weekday(), Weekday::Sat | Weekday::Sun),
+            "{}",
+            r.date
+        );
+        assert!(r.date.month() % 2 == 0 || matches!(r.date.month(), 3 | 9));
+    }
+    // 2026-08-15 is a Saturday: that water bill is paid on Monday the 17th.
+    assert!(
+        water
+            .iter()
+            .any(|r| r.date == NaiveDate::from_ymd_opt(2026, 8, 17).expect("date"))
+    );
 }

@@ -7,6 +7,7 @@ import { won, date, shortDate, daysAgo, isoDay, month } from '../format.js';
 import { page, card, notice, errorText, table, cell, empty, field, button } from '../ui.js';
 import { xyChart, hbarChart } from '../charts.js';
 import { categories, categoryName } from './common.js';
+import { soFarCard, fixedCard, searchCard, seriesActions } from './insight_more.js';
 
 function ruleForm(cats, rule, onSaved, onCancel) {
   const kind = h('select', { class: 'input' },
@@ -86,7 +87,7 @@ export async function insight({ app, query }) {
   const from = query.get('from') || daysAgo(180);
   const to = query.get('to') || isoDay(new Date());
   const range = q({ from, to });
-  const [cats, banks, spending, weekly, monthly, recurring, upcoming, rules] = await Promise.all([
+  const [cats, banks, spending, weekly, monthly, recurring, upcoming, rules, soFar, fixed] = await Promise.all([
     categories(),
     getOr('/api/v1/bank/accounts', []),
     getOr(`/api/v1/insight/spending${range}`, null),
@@ -95,7 +96,10 @@ export async function insight({ app, query }) {
     getOr('/api/v1/insight/recurring', null),
     getOr('/api/v1/insight/upcoming?days=30', null),
     getOr('/api/v1/rules', null),
+    getOr('/api/v1/insight/so-far', null),
+    getOr('/api/v1/insight/fixed-costs', null),
   ]);
+  const recStatus = h('div', { 'aria-live': 'polite' });
   if (!banks || banks.length === 0 || (spending === null && weekly === null && recurring === null)) {
     return { title: t('insight.title'), node: page(t('insight.title'), empty(t('insight.unavailable'), link('/link', { class: 'btn btn-primary' }, t('bank.link.cta')))) };
   }
@@ -112,16 +116,19 @@ export async function insight({ app, query }) {
   const recRows = (recurring || []).map((r) => h('tr', {},
     cell(r.memo, { class: 'memo strong' }),
     cell(t(`insight.dir.${r.direction}`, null) || r.direction),
-    cell(t(`insight.period.${r.period}`, null) || r.period),
+    cell(t(`insight.period.${r.period}`, null) || t(`insight.period.every.${r.period_unit}`, { n: r.period_count })),
     cell(h('span', {}, won(r.typical_amount), r.min_amount !== r.max_amount ? h('small', { class: 'muted block' }, `${won(r.min_amount)} – ${won(r.max_amount)}`) : null), { class: 'num' }),
     cell(date(r.last_date)),
     cell(r.status === 'active' ? date(r.next_date) : '–'),
-    cell(h('span', { class: `badge badge-${r.status}` }, t(`insight.status.${r.status}`, null) || r.status))));
+    cell(h('span', { class: `badge badge-${r.status}` }, t(`insight.status.${r.status}`, null) || r.status),
+      r.source === 'added' ? h('span', { class: 'badge' }, t('insight.series.added')) : null),
+    cell(seriesActions(app, r, recStatus))));
   const monthRows = (monthly || []).filter((m) => m.income || m.spending).map((m) => h('tr', {},
-    cell(month(m.month)), cell(won(m.income), { class: 'num in' }), cell(won(m.spending), { class: 'num out' }), cell(won(m.net), { class: 'num strong' })));
+    cell(m.partial ? h('span', {}, month(m.month), ' ', h('span', { class: 'badge' }, t('insight.sofar.through', { date: date(m.through) }))) : month(m.month)),
+    cell(won(m.income), { class: 'num in' }), cell(won(m.spending), { class: 'num out' }), cell(won(m.net), { class: 'num strong' })));
   return {
     title: t('insight.title'),
-    node: page(t('insight.title'), card(null, filters),
+    node: page(t('insight.title'), card(null, filters), soFarCard(soFar), fixedCard(fixed),
       h('div', { class: 'grid-2' },
         card(t('insight.byCategory'), h('div', { 'data-testid': 'spending-chart' }, hbarChart({
           caption: t('insight.byCategory'),
@@ -140,12 +147,13 @@ export async function insight({ app, query }) {
         })))),
       monthRows.length ? card(t('insight.monthly'), table(t('insight.monthly'), [t('insight.month'),
         { label: t('insight.income'), num: true }, { label: t('insight.spending'), num: true }, { label: t('insight.net'), num: true }], monthRows)) : null,
-      card(t('insight.recurring'), recRows.length ? table(t('insight.recurring'), [t('bank.memo'), t('insight.direction'), t('insight.period'),
-        { label: t('insight.typical'), num: true }, t('insight.last'), t('insight.next'), t('insight.state')], recRows, { 'data-testid': 'recurring' })
+      card(t('insight.recurring'), recStatus, recRows.length ? table(t('insight.recurring'), [t('bank.memo'), t('insight.direction'), t('insight.period'),
+        { label: t('insight.typical'), num: true }, t('insight.last'), t('insight.next'), t('insight.state'), ''], recRows, { 'data-testid': 'recurring' })
         : empty(t('insight.noRecurring'))),
       upcoming && upcoming.length ? card(t('insight.upcoming'), h('ul', { class: 'upcoming' }, upcoming.map((u) => h('li', {},
         h('span', { class: 'muted' }, date(u.date)), h('span', { class: 'memo' }, u.memo),
         h('strong', { class: u.direction === 'in' ? 'in' : 'out' }, `${u.direction === 'in' ? '+' : '-'}${won(u.amount)}`))))) : null,
+      searchCard(app, cats, query, from, to),
       rules ? rulesCard(app, cats, rules) : null),
   };
 }

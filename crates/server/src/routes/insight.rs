@@ -11,10 +11,13 @@ use ginkgo_domain::time::today_kst;
 use ginkgo_insight::categorize::preview;
 use ginkgo_insight::category::Category;
 use ginkgo_insight::charts::{
-    DateRange, monthly_totals, spending_by_category, upcoming, weekly_series,
+    DateRange, PeriodKind, SoFar, monthly_totals_with, so_far, spending_by_category_with, upcoming,
+    weekly_series_with,
 };
 use ginkgo_insight::normalize::normalize;
-use ginkgo_insight::recurring::{RecurringConfig, detect_recurring};
+use ginkgo_insight::recurring::RecurringConfig;
+use ginkgo_insight::recurring::{Period, RecurringSeries, fixed_monthly};
+use ginkgo_insight::txn::Direction;
 use ginkgo_insight::txn::Txn;
 use ginkgo_store::RuleRow;
 use serde::{Deserialize, Serialize};
@@ -24,6 +27,7 @@ use crate::auth::AuthUser;
 use crate::bank::{self, to_txn};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::insight::{self as ctx, Loaded};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -34,6 +38,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/insight/monthly", get(monthly))
         .route("/api/v1/insight/recurring", get(recurring))
         .route("/api/v1/insight/upcoming", get(upcoming_payments))
+        .route("/api/v1/insight/so-far", get(so_far_view))
+        .route("/api/v1/insight/fixed-costs", get(fixed_costs))
+        .route("/api/v1/insight/recurring/dismiss", post(dismiss_series))
+        .route("/api/v1/insight/recurring/restore", post(restore_series))
+        .route("/api/v1/insight/recurring/add", post(add_series))
+        .route("/api/v1/rules/suggest", get(suggest_rule))
         .route("/api/v1/rules", get(list_rules).post(create_rule))
         .route("/api/v1/rules/{id}", put(update_rule).delete(delete_rule))
         .route("/api/v1/rules/reorder", post(reorder_rules))
@@ -75,7 +85,7 @@ pub(crate) async fn txns(
 }
 
 /// The detector's settings, with the configured threshold (`insight.recurring_max_std_days`).
-fn recurring_config(state: &AppState) -> RecurringConfig {
+pub(crate) fn recurring_config(state: &AppState) -> RecurringConfig {
     RecurringConfig {
         max_std_days: state.config().insight.recurring_max_std_days,
         ..RecurringConfig::default()
@@ -123,8 +133,9 @@ pub struct SpendingView {
     pub count: usize,
 }
 
-/// Outgoing money per category in a date range, largest first (transfers between the
-/// customer's own accounts left out).
+/// Outgoing money per category in a date range, largest first: own transfers (between linked
+/// accounts, to a Ginkgo deposit, or naming the customer) left out, card cancellations netted
+/// against their purchase's category.
 #[utoipa::path(get, path = "/api/v1/insight/spending", tag = "insight", security(("bearer" = [])),
     params(RangeQuery), responses((status = 200, body = Vec<SpendingView>)))]
 pub async fn spending(
@@ -133,8 +144,8 @@ pub async fn spending(
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<Vec<SpendingView>>> {
     let r = range(&q)?;
-    let t = txns(&state, &user, Some(r.from()), Some(r.to())).await?;
-    let totals = spending_by_category(&t, r).map_err(money_error)?;
+    let l = ctx::load(&state, &user, Some(r.from()), Some(r.to())).await?;
+    let totals = spending_by_category_with(&l.txns, r, &l.adj).map_err(money_error)?;
     Ok(Json(
         totals
             .into_iter()
@@ -160,9 +171,18 @@ pub struct WeekView {
     pub spending: i64,
     #[schema(example = 0)]
     pub income: i64,
+    /// The week is not complete (it ends after today or after the range): figures "so far".
+    #[schema(example = false)]
+    pub partial: bool,
 }
 
-/// Weekly (Monday–Sunday) balance against spending and income.
+/// The last day a period's figures can cover: the range's end or today, whichever is first.
+fn covered_through(r: DateRange) -> NaiveDate {
+    r.to().min(today_kst())
+}
+
+/// Weekly (Monday–Sunday) balance against spending and income (own transfers left out,
+/// cancellations netted); a week not yet complete is marked `partial`.
 #[utoipa::path(get, path = "/api/v1/insight/weekly", tag = "insight", security(("bearer" = [])),
     params(RangeQuery), responses((status = 200, body = Vec<WeekView>)))]
 pub async fn weekly(
@@ -172,8 +192,9 @@ pub async fn weekly(
 ) -> ApiResult<Json<Vec<WeekView>>> {
     let r = range(&q)?;
     // Earlier rows set the opening balance.
-    let t = txns(&state, &user, None, Some(r.to())).await?;
-    let weeks = weekly_series(&t, r).map_err(money_error)?;
+    let l = ctx::load(&state, &user, None, Some(r.to())).await?;
+    let weeks = weekly_series_with(&l.txns, r, &l.adj).map_err(money_error)?;
+    let through = covered_through(r);
     Ok(Json(
         weeks
             .into_iter()
@@ -183,6 +204,7 @@ pub async fn weekly(
                 balance: w.balance.map(|b| b.get()),
                 spending: w.spending.get(),
                 income: w.income.get(),
+                partial: w.week_end > through,
             })
             .collect(),
     ))
@@ -198,9 +220,16 @@ pub struct MonthView {
     pub spending: i64,
     #[schema(example = 789_300)]
     pub net: i64,
+    /// The month is not complete (it ends after today or after the range): figures "so far",
+    /// through `through`.
+    #[schema(example = false)]
+    pub partial: bool,
+    #[schema(example = "2026-11-30")]
+    pub through: NaiveDate,
 }
 
-/// Income, spending and net per calendar month.
+/// Income, spending and net per calendar month (own transfers left out, cancellations netted);
+/// a month not yet complete is marked `partial`.
 #[utoipa::path(get, path = "/api/v1/insight/monthly", tag = "insight", security(("bearer" = [])),
     params(RangeQuery), responses((status = 200, body = Vec<MonthView>)))]
 pub async fn monthly(
@@ -209,31 +238,61 @@ pub async fn monthly(
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<Vec<MonthView>>> {
     let r = range(&q)?;
-    let t = txns(&state, &user, Some(r.from()), Some(r.to())).await?;
-    let months = monthly_totals(&t, r).map_err(money_error)?;
+    let l = ctx::load(&state, &user, Some(r.from()), Some(r.to())).await?;
+    let months = monthly_totals_with(&l.txns, r, &l.adj).map_err(money_error)?;
+    let through = covered_through(r);
     Ok(Json(
         months
             .into_iter()
-            .map(|m| MonthView {
-                month: format!("{:04}-{:02}", m.year, m.month),
-                income: m.income.get(),
-                spending: m.spending.get(),
-                net: m.net.get(),
+            .map(|m| {
+                let end = month_end(m.year, m.month).unwrap_or(through);
+                MonthView {
+                    month: format!("{:04}-{:02}", m.year, m.month),
+                    income: m.income.get(),
+                    spending: m.spending.get(),
+                    net: m.net.get(),
+                    partial: end > through,
+                    through: end.min(through),
+                }
             })
             .collect(),
     ))
 }
 
+fn month_end(year: i32, month: u32) -> Option<NaiveDate> {
+    let (y, m) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1)?.pred_opt()
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct RecurringView {
+    /// The series' key (its normalised memo): with `direction`, what dismiss/restore name.
+    #[schema(example = "(주)한빛소프트급여")]
+    pub key: String,
+    /// `detected`, or `added` by the customer.
+    #[schema(example = "detected")]
+    pub source: &'static str,
+    /// The typical amount per average month (for the fixed-cost total).
+    #[schema(example = 3_200_000)]
+    pub monthly_amount: i64,
     #[schema(example = "(주)한빛소프트 급여")]
     pub memo: String,
     /// `in` or `out`.
     #[schema(example = "in")]
     pub direction: &'static str,
-    /// `weekly`, `biweekly`, `monthly`, `quarterly` or `yearly`.
+    /// `weekly`, `biweekly`, `monthly`, `bimonthly`, `quarterly`, `semiannual`, `yearly`, or
+    /// `every_{n}_days` / `every_{n}_weeks` / `every_{n}_months`.
     #[schema(example = "monthly")]
     pub period: String,
+    /// `days`, `weeks` or `months`: the period is every `period_count` of these.
+    #[schema(example = "months")]
+    pub period_unit: &'static str,
+    #[schema(example = 1)]
+    pub period_count: u32,
     #[schema(example = 3_200_000)]
     pub typical_amount: i64,
     #[schema(example = 3_200_000)]
@@ -258,30 +317,49 @@ fn lower_json<T: Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Recurring payments and income found in the customer's history.
+fn recurring_view(s: &RecurringSeries, added: bool) -> RecurringView {
+    RecurringView {
+        key: s.key.clone(),
+        source: if added { "added" } else { "detected" },
+        monthly_amount: s.monthly_equivalent().map_or(0, |w| w.get()),
+        memo: s.memo.clone(),
+        direction: s.direction.code(),
+        period: s.period.code(),
+        period_unit: s.period.unit_and_count().0,
+        period_count: s.period.unit_and_count().1,
+        typical_amount: s.typical_amount.get(),
+        min_amount: s.min_amount.get(),
+        max_amount: s.max_amount.get(),
+        last_date: s.last_date,
+        next_date: s.next_expected,
+        status: lower_json(&s.status),
+        occurrences: s.occurrences,
+    }
+}
+
+/// The customer's series after their overrides (dismissed ones left out, added ones in).
+async fn series_of(state: &AppState, user: &AuthUser) -> ApiResult<Vec<(RecurringSeries, bool)>> {
+    let l: Loaded = ctx::load(state, user, None, None).await?;
+    Ok(ctx::series_with_overrides(
+        &l,
+        &recurring_config(state),
+        today_kst(),
+    ))
+}
+
+/// Recurring payments and income found in the customer's history (every cycle: every N days,
+/// weeks or months), less the ones the customer dismissed, plus the ones they added.
 #[utoipa::path(get, path = "/api/v1/insight/recurring", tag = "insight", security(("bearer" = [])),
     responses((status = 200, body = Vec<RecurringView>)))]
 pub async fn recurring(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<Json<Vec<RecurringView>>> {
-    let t = txns(&state, &user, None, None).await?;
-    let series = detect_recurring(&t, &recurring_config(&state), today_kst());
+    let series = series_of(&state, &user).await?;
     Ok(Json(
         series
             .iter()
-            .map(|s| RecurringView {
-                memo: s.memo.clone(),
-                direction: s.direction.code(),
-                period: lower_json(&s.period),
-                typical_amount: s.typical_amount.get(),
-                min_amount: s.min_amount.get(),
-                max_amount: s.max_amount.get(),
-                last_date: s.last_date,
-                next_date: s.next_expected,
-                status: lower_json(&s.status),
-                occurrences: s.occurrences,
-            })
+            .map(|(s, added)| recurring_view(s, *added))
             .collect(),
     ))
 }
@@ -319,9 +397,12 @@ pub async fn upcoming_payments(
     if days > 366 {
         return Err(ApiError::validation("days must be at most 366"));
     }
-    let t = txns(&state, &user, None, None).await?;
     let today = today_kst();
-    let series = detect_recurring(&t, &recurring_config(&state), today);
+    let series: Vec<RecurringSeries> = series_of(&state, &user)
+        .await?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     Ok(Json(
         upcoming(&series, today, days)
             .into_iter()
@@ -604,5 +685,332 @@ pub async fn preview_rule(
     Ok(Json(PreviewView {
         changes: p.count,
         sample,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SoFarView {
+    /// `month` or `week`.
+    #[schema(example = "month")]
+    pub period: &'static str,
+    #[schema(example = "2026-12-01")]
+    pub from: NaiveDate,
+    /// Today: the figures cover `from..=to`.
+    #[schema(example = "2026-12-04")]
+    pub to: NaiveDate,
+    #[schema(example = "2026-12-31")]
+    pub period_end: NaiveDate,
+    /// `false` while the period is running ("so far").
+    #[schema(example = false)]
+    pub complete: bool,
+    #[schema(example = 766_280)]
+    pub spending: i64,
+    #[schema(example = 0)]
+    pub income: i64,
+    /// The same days of the previous period.
+    #[schema(example = "2026-11-01")]
+    pub previous_from: NaiveDate,
+    #[schema(example = "2026-11-04")]
+    pub previous_to: NaiveDate,
+    #[schema(example = 512_000)]
+    pub previous_spending: i64,
+    #[schema(example = 0)]
+    pub previous_income: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SoFarPair {
+    pub month: SoFarView,
+    pub week: SoFarView,
+}
+
+fn so_far_json(s: SoFar) -> SoFarView {
+    SoFarView {
+        period: match s.kind {
+            PeriodKind::Month => "month",
+            PeriodKind::Week => "week",
+        },
+        from: s.from,
+        to: s.to,
+        period_end: s.period_end,
+        complete: s.complete,
+        spending: s.spending.get(),
+        income: s.income.get(),
+        previous_from: s.previous_from,
+        previous_to: s.previous_to,
+        previous_spending: s.previous_spending.get(),
+        previous_income: s.previous_income.get(),
+    }
+}
+
+/// The current month and week so far (through today), each against the same days of the
+/// previous month / week, under the same rules as every other figure.
+#[utoipa::path(get, path = "/api/v1/insight/so-far", tag = "insight", security(("bearer" = [])),
+    responses((status = 200, body = SoFarPair)))]
+pub async fn so_far_view(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<SoFarPair>> {
+    let today = today_kst();
+    let from = today - Duration::days(40);
+    let l = ctx::load(&state, &user, Some(from), Some(today)).await?;
+    let month = so_far(&l.txns, &l.adj, today, PeriodKind::Month).map_err(money_error)?;
+    let week = so_far(&l.txns, &l.adj, today, PeriodKind::Week).map_err(money_error)?;
+    Ok(Json(SoFarPair {
+        month: so_far_json(month),
+        week: so_far_json(week),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FixedCostsView {
+    /// Fixed income per average month (active incoming series).
+    #[schema(example = 3_200_000)]
+    pub income: i64,
+    /// Fixed outgoings per average month (active outgoing series).
+    #[schema(example = 1_128_400)]
+    pub outgoings: i64,
+    #[schema(example = 1)]
+    pub income_series: usize,
+    #[schema(example = 9)]
+    pub outgoing_series: usize,
+}
+
+/// The monthly fixed-cost total: every active series (after the customer's dismissals and
+/// additions) as its amount per average month (a bimonthly 60,000 is 30,000), per direction.
+#[utoipa::path(get, path = "/api/v1/insight/fixed-costs", tag = "insight", security(("bearer" = [])),
+    responses((status = 200, body = FixedCostsView)))]
+pub async fn fixed_costs(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<FixedCostsView>> {
+    let series: Vec<RecurringSeries> = series_of(&state, &user)
+        .await?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    let f = fixed_monthly(&series).ok_or_else(|| money_error("fixed-cost overflow"))?;
+    Ok(Json(FixedCostsView {
+        income: f.income.get(),
+        outgoings: f.outgoings.get(),
+        income_series: f.income_series,
+        outgoing_series: f.outgoing_series,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesRef {
+    /// `in` or `out`.
+    #[schema(example = "out")]
+    pub direction: String,
+    /// The series' `key` from `/api/v1/insight/recurring`.
+    #[schema(example = "멜론")]
+    pub key: String,
+}
+
+fn series_ref(r: &SeriesRef) -> ApiResult<String> {
+    let d = Direction::from_code(&r.direction)
+        .ok_or_else(|| ApiError::validation("direction must be 'in' or 'out'"))?;
+    if r.key.is_empty() || r.key.chars().count() > 200 {
+        return Err(ApiError::validation("key must be 1 to 200 characters"));
+    }
+    Ok(ctx::series_subject(d, &r.key))
+}
+
+/// Dismiss a series: it is no longer listed, predicted or counted in fixed costs, whatever
+/// later syncs bring (until restored).
+#[utoipa::path(post, path = "/api/v1/insight/recurring/dismiss", tag = "insight", security(("bearer" = [])),
+    request_body = SeriesRef,
+    responses((status = 204, description = "Dismissed"), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn dismiss_series(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<SeriesRef>,
+) -> ApiResult<StatusCode> {
+    let subject = series_ref(&req)?;
+    state
+        .store()
+        .put_insight_override(user.user_id, ctx::SERIES_DISMISS, &subject, "")
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Undo a dismissal or a series added by hand.
+#[utoipa::path(post, path = "/api/v1/insight/recurring/restore", tag = "insight", security(("bearer" = [])),
+    request_body = SeriesRef,
+    responses((status = 204, description = "Restored"), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn restore_series(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<SeriesRef>,
+) -> ApiResult<StatusCode> {
+    let subject = series_ref(&req)?;
+    let store = state.store();
+    let a = store
+        .delete_insight_override(user.user_id, ctx::SERIES_DISMISS, &subject)
+        .await?;
+    let b = store
+        .delete_insight_override(user.user_id, ctx::SERIES_ADD, &subject)
+        .await?;
+    if a || b {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such dismissed or added series"))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddSeriesRequest {
+    /// A transaction of the series: every transaction with the same memo key and direction
+    /// belongs to it.
+    #[schema(example = 1024)]
+    pub transaction_id: i64,
+    /// `weekly`, `biweekly`, `monthly`, `bimonthly`, `quarterly`, `semiannual`, `yearly` or
+    /// `every_{n}_days` (1–400) / `every_{n}_weeks` (1–52) / `every_{n}_months` (1–24).
+    #[schema(example = "bimonthly")]
+    pub period: String,
+}
+
+/// Add a series the detector missed, from one of its transactions; it survives later syncs.
+#[utoipa::path(post, path = "/api/v1/insight/recurring/add", tag = "insight", security(("bearer" = [])),
+    request_body = AddSeriesRequest,
+    responses((status = 201, body = RecurringView), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn add_series(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<AddSeriesRequest>,
+) -> ApiResult<(StatusCode, Json<RecurringView>)> {
+    let period = Period::from_code(&req.period)
+        .ok_or_else(|| ApiError::validation(format!("unknown period '{}'", req.period)))?;
+    let txn = state
+        .store()
+        .bank_transaction(user.user_id, req.transaction_id)
+        .await
+        .map_err(|e| match e {
+            ginkgo_store::StoreError::NotFound => ApiError::not_found("no such transaction"),
+            other => other.into(),
+        })?;
+    let t = to_txn(&txn);
+    let norm = normalize(&t.memo);
+    let key = ginkgo_insight::normalize::group_key(&norm).to_string();
+    let subject = ctx::series_subject(t.direction, &key);
+    let store = state.store();
+    store
+        .delete_insight_override(user.user_id, ctx::SERIES_DISMISS, &subject)
+        .await?;
+    store
+        .put_insight_override(user.user_id, ctx::SERIES_ADD, &subject, &period.code())
+        .await?;
+    let series = series_of(&state, &user).await?;
+    let (s, added) = series
+        .iter()
+        .find(|(s, _)| s.direction == t.direction && s.key == key)
+        .ok_or_else(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(recurring_view(s, *added))))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestQuery {
+    pub transaction_id: i64,
+    /// The category the customer wants (for the preview counts); default: the transaction's.
+    pub category: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleOption {
+    /// `contains` ("this merchant") or `equals` ("exactly this memo").
+    #[schema(example = "contains")]
+    pub kind: &'static str,
+    /// Proposed by Ginkgo; the customer may edit it before saving.
+    #[schema(example = "이디야커피")]
+    pub pattern: String,
+    /// How many past transactions saving it would move (as `POST /api/v1/rules/preview`).
+    #[schema(example = 14)]
+    pub changes: usize,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RuleSuggestion {
+    #[schema(example = "이디야커피 역삼점")]
+    pub memo: String,
+    /// "This merchant": a contains-rule on the memo's stable stem.
+    pub merchant: RuleOption,
+    /// "Exactly this memo".
+    pub exact: RuleOption,
+}
+
+async fn preview_count(
+    state: &AppState,
+    user: &AuthUser,
+    kind: &str,
+    pattern: &str,
+    category: &str,
+) -> ApiResult<usize> {
+    let current = state.store().rules(user.user_id).await?;
+    let existing = bank::same_rule(&current, kind, pattern).map(|r| r.id);
+    let rules = bank::rules_after_save(&current, kind, pattern, category);
+    let cat = bank::categorizer(&rules)?;
+    let touched = state
+        .store()
+        .bank_transactions_touched(
+            user.user_id,
+            vec![normalize(pattern)],
+            existing.into_iter().collect(),
+        )
+        .await?;
+    let txns: Vec<Txn> = touched.iter().map(to_txn).collect();
+    Ok(preview(&txns, &cat).count)
+}
+
+/// The two ways to re-file a transaction's memo, with how many past transactions each moves:
+/// "this merchant" (a contains-rule on the memo's merchant stem: `이디야커피 역삼점` →
+/// `이디야커피`, which also catches `이디야커피 강남점`) and "exactly this memo".
+#[utoipa::path(get, path = "/api/v1/rules/suggest", tag = "rules", security(("bearer" = [])),
+    params(SuggestQuery),
+    responses((status = 200, body = RuleSuggestion), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn suggest_rule(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<SuggestQuery>,
+) -> ApiResult<Json<RuleSuggestion>> {
+    if let Some(c) = &q.category {
+        Category::from_code(c)
+            .ok_or_else(|| ApiError::validation(format!("unknown category '{c}'")))?;
+    }
+    let txn = state
+        .store()
+        .bank_transaction(user.user_id, q.transaction_id)
+        .await
+        .map_err(|e| match e {
+            ginkgo_store::StoreError::NotFound => ApiError::not_found("no such transaction"),
+            other => other.into(),
+        })?;
+    let stem: String = ginkgo_insight::merchant_stem(&txn.memo)
+        .chars()
+        .take(100)
+        .collect();
+    let exact: String = txn.memo.trim().chars().take(100).collect();
+    let category = q.category.unwrap_or_else(|| txn.category.clone());
+    let merchant_changes = preview_count(&state, &user, "contains", &stem, &category).await?;
+    let exact_changes = preview_count(&state, &user, "equals", &exact, &category).await?;
+    Ok(Json(RuleSuggestion {
+        memo: txn.memo,
+        merchant: RuleOption {
+            kind: "contains",
+            pattern: stem,
+            changes: merchant_changes,
+        },
+        exact: RuleOption {
+            kind: "equals",
+            pattern: exact,
+            changes: exact_changes,
+        },
     }))
 }

@@ -4,5 +4,6 @@ pub mod bank;
 pub mod batch;
 pub mod deposits;
 pub mod insight;
+pub mod insight_tx;
 pub mod investments;
 pub mod system;

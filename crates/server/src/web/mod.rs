@@ -54,6 +54,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("screens/common.js", JS),
     asset!("screens/deposit.js", JS),
     asset!("screens/insight.js", JS),
+    asset!("screens/insight_more.js", JS),
     asset!("screens/invest.js", JS),
     asset!("screens/operator.js", JS),
 ];

@@ -214,7 +214,12 @@ fn body_properties(doc: &Value, op: &Value) -> Option<Map<String, Value>> {
 }
 
 /// Properties of a request body that name something owned by a customer.
-const ID_PROPERTIES: [&str; 3] = ["account_number", "transfer_identifier", "ids"];
+const ID_PROPERTIES: [&str; 4] = [
+    "account_number",
+    "transfer_identifier",
+    "ids",
+    "transaction_id",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_customers_ids_in_every_route_answer_404_and_change_nothing() {
@@ -264,7 +269,9 @@ async fn another_customers_ids_in_every_route_answer_404_and_change_nothing() {
                 b.account.id.to_string()
             } else if template.starts_with("/api/v1/bank/accounts/{id}") {
                 b.bank_account.to_string()
-            } else if template.starts_with("/api/v1/bank/transactions/{id}") {
+            } else if template.starts_with("/api/v1/bank/transactions/{id}")
+                || template.starts_with("/api/v1/insight/transactions/{id}")
+            {
                 b.txn.to_string()
             } else if template.starts_with("/api/v1/rules/{id}") {
                 b.rule.to_string()
@@ -281,9 +288,13 @@ async fn another_customers_ids_in_every_route_answer_404_and_change_nothing() {
             path = path.replace("{id}", &id);
         }
         for q in &query_ids {
-            assert_eq!(*q, "account_number", "{template}: unknown id parameter {q}");
+            let value = match *q {
+                "account_number" => enc(&b.account.account_number),
+                "transaction_id" => b.txn.to_string(),
+                other => panic!("{template}: unknown id parameter {other}"),
+            };
             let sep = if path.contains('?') { '&' } else { '?' };
-            path = format!("{path}{sep}{q}={}", enc(&b.account.account_number));
+            path = format!("{path}{sep}{q}={value}");
         }
         let body = props.map(|props| {
             let mut body = Map::new();
@@ -299,6 +310,8 @@ async fn another_customers_ids_in_every_route_answer_404_and_change_nothing() {
                     "apply_to" => json!("memo"),
                     "kind" => json!("contains"),
                     "pattern" => json!("편의점"),
+                    "transaction_id" => json!(b.txn),
+                    "period" => json!("monthly"),
                     other => panic!("{method} {template}: no value for body property {other}"),
                 };
                 body.insert(name.clone(), v);
@@ -329,6 +342,8 @@ async fn another_customers_ids_in_every_route_answer_404_and_change_nothing() {
         "/api/v1/accounts/",
         "/api/v1/bank/accounts/",
         "/api/v1/bank/transactions/",
+        "/api/v1/insight/transactions/",
+        "transaction_id=",
         "/api/v1/rules/",
         "/api/v1/deposits/",
         "account_number=",

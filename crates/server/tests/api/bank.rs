@@ -594,10 +594,17 @@ async fn refiling_makes_a_rule_that_survives_resync_and_recurring_items_are_foun
             .and_then(|x| x["amount"].as_i64())
             .unwrap_or(0)
     };
+    // Card cancellations of the memo (체크카드취소) net against its purchases: the chart moves
+    // the purchases less their cancellations.
+    let signed = |t: &Value| {
+        let a = t["amount"].as_i64().expect("a");
+        if t["direction"] == "out" { a } else { -a }
+    };
     let moved: i64 = txns
         .iter()
-        .filter(|t| t["memo"] == memo.as_str() && t["direction"] == "out")
-        .map(|t| t["amount"].as_i64().expect("a"))
+        .filter(|t| t["memo"] == memo.as_str())
+        .filter(|t| t["direction"] == "out" || t["tran_type"] == "체크카드취소")
+        .map(signed)
         .sum();
     assert_eq!(
         amount_of(&spending_before, "cafe") - amount_of(&spending_after, "cafe"),

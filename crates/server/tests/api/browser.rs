@@ -890,6 +890,23 @@ async fn a_customer_links_a_bank_in_the_sandbox_and_refiles_a_transaction() {
             r["memo"]
         );
     }
+    // The month and week so far, the monthly fixed costs, and the transactions behind the
+    // figures, each with how it counts.
+    let sofar = b.wait_text("[data-testid=sofar-month]").await;
+    assert!(
+        sofar.contains("이번 달") && (sofar.contains("진행 중") || sofar.contains("완료")),
+        "{sofar}"
+    );
+    let fixed = b.wait_text("[data-testid=fixed-costs]").await;
+    assert!(
+        fixed.contains("고정 지출") && fixed.contains('원'),
+        "{fixed}"
+    );
+    let summary = b.wait_text("[data-testid=search-summary]").await;
+    assert!(
+        summary.contains("건") && summary.contains("지출 반영"),
+        "{summary}"
+    );
     b.screenshot("insight-linked-desktop").await;
 
     // The filter form: dates and a category, submitted as a person would.
