@@ -497,12 +497,13 @@ pub struct TransactionListResponse {
 // ---------------------------------------------------------------------------------------------
 // bank status
 
-/// Query of `GET /v2.0/bank/status` (none is documented; unconfirmed).
+/// Query of `GET /v2.0/bank/status` (public clients send none, only the bearer token).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BankStatusRequest {}
 
-/// One participating bank in `bank/status`. The field set is unconfirmed (no logged answer was
-/// found): `bank_status` `Y` means available, `N` unavailable (maintenance or failure).
+/// One participating bank in `bank/status`, with the fields public testbed clients read
+/// (`res_cnt`, then `res_list[]` of `bank_name`, `bank_code_std`, `bank_status`): `bank_status` `Y`
+/// means available; anything else (`N`) is treated as unavailable (maintenance or failure).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BankStatusRow {
     #[serde(default, deserialize_with = "lenient::string")]

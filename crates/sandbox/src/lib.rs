@@ -20,7 +20,7 @@
 //! | `GET/POST /_sandbox/faults` | Read / replace the [`Faults`] (JSON). Local admin, unauthenticated: bind the sandbox to loopback. |
 //! | `POST /_sandbox/revoke` | `{"user_seq_no": "…"}`: revokes every token issued to the user so far (the user withdrew consent at the center); API calls then answer O0002 and refreshes O0014. |
 //! | `POST /_sandbox/accounts/{fintech_use_num}/rows` | "The bank got new transactions": appends rows (a JSON list of transaction-list rows; `after_balance_amt` is computed, except for `기타` rows, whose given balance tells the direction) after the account's last row. |
-//! | `GET /v2.0/bank/status` | The participating banks' availability (`bank_status` `Y`/`N`; the real field set is unconfirmed), `N` for `Faults::maintenance_banks`. |
+//! | `GET /v2.0/bank/status` | The participating banks' availability (`res_cnt`, `res_list[]` of `bank_name`, `bank_code_std`, `bank_status` `Y`/`N`, the fields public testbed clients read), `N` for `Faults::maintenance_banks`. |
 //! | `GET/POST /_sandbox/profile` | Read / switch the profile: `{"profile": "realistic"\|"testbed", "testbed_paging": "empty_key"\|"constant_key"}`. |
 //! | `GET /_sandbox/health` | `ok`. |
 //!
