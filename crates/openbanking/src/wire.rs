@@ -503,7 +503,8 @@ pub struct BankStatusRequest {}
 
 /// One participating bank in `bank/status`, with the fields public testbed clients read
 /// (`res_cnt`, then `res_list[]` of `bank_name`, `bank_code_std`, `bank_status`): `bank_status` `Y`
-/// means available; anything else (`N`) is treated as unavailable (maintenance or failure).
+/// means available, `N` unavailable (maintenance or failure); any other value is read as
+/// available, so an unexpected answer never stops a sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BankStatusRow {
     #[serde(default, deserialize_with = "lenient::string")]
