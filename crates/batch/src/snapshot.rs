@@ -139,6 +139,16 @@ fn sha256_file(path: &Path) -> Result<(String, u64), FatalError> {
     Ok((hex::encode(hasher.finalize()), bytes))
 }
 
+/// The SHA-256 of each of the day's three files in `dir` (instruments, holdings, principals),
+/// as [`Snapshot::open`] takes them: to tell whether a folder still holds the same delivery.
+pub fn file_hashes(dir: &Path) -> Result<Vec<(SnapshotFile, String)>, FatalError> {
+    let day = locate(dir)?;
+    ALL_FILES
+        .into_iter()
+        .map(|file| Ok((file, sha256_file(&day.get(file).path)?.0)))
+        .collect()
+}
+
 fn fatal_only(stop: ReadStop<Infallible>) -> FatalError {
     match stop {
         ReadStop::Fatal(e) => e,
@@ -298,19 +308,21 @@ impl Snapshot {
             let record = match validate::principal(row) {
                 Ok(r) => r,
                 Err(r) => {
-                    rejects.push(r);
+                    rejects.push(validate::attribute(r, row, 0, None));
                     return;
                 }
             };
             let key = account_key(&record.account_number);
             if let Some(first) = seen.get(&key) {
-                rejects.push(reject(
+                let mut r = reject(
                     SnapshotFile::Principals,
                     row.line,
                     column_name(SnapshotFile::Principals, 0),
                     Some(record.account_number.as_str()),
                     format!("duplicate principal row for this account (first at line {first})"),
-                ));
+                );
+                r.account_number = Some(record.account_number.as_str().to_string());
+                rejects.push(r);
                 return;
             }
             seen.insert(key, row.line);
@@ -419,7 +431,11 @@ impl Snapshot {
                         });
                     }
                 }
-                Err(r) => state.rejects.push(r),
+                Err(r) => {
+                    state
+                        .rejects
+                        .push(validate::attribute(r, row, hcol::ACCOUNT, Some(hcol::ISIN)))
+                }
             }
             Ok(())
         });

@@ -82,6 +82,13 @@ pub struct RejectRecord {
     pub column: Option<String>,
     pub value: Option<String>,
     pub reason: String,
+    /// The account the row is about, when its account number could be read: what a customer
+    /// sees as stale or partial because of this reject.
+    #[serde(default)]
+    pub account_number: Option<String>,
+    /// The instrument the row is about (holdings), when its ISIN could be read.
+    #[serde(default)]
+    pub isin: Option<String>,
 }
 
 /// Something suspicious that was loaded anyway. `line` is `None` for file-wide findings (e.g.

@@ -59,7 +59,8 @@ async fn migrations_apply_once() {
             "0001_foundation",
             "0002_investments",
             "0003_bank",
-            "0004_bank_sync_runs"
+            "0004_bank_sync_runs",
+            "0006_last_known_good"
         ]
     );
 }

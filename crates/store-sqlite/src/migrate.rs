@@ -19,6 +19,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_bank_sync_runs",
         include_str!("../migrations/0004_bank_sync_runs.sql"),
     ),
+    (
+        "0006_last_known_good",
+        include_str!("../migrations/0006_last_known_good.sql"),
+    ),
 ];
 
 pub fn run(conn: &mut Connection) -> StoreResult<()> {

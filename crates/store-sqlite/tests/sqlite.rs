@@ -26,7 +26,8 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "0001_foundation",
             "0002_investments",
             "0003_bank",
-            "0004_bank_sync_runs"
+            "0004_bank_sync_runs",
+            "0006_last_known_good"
         ]
     );
     drop(first);
