@@ -433,6 +433,7 @@ mod tests {
 pub struct ReleaseView {
     /// `true`: the release committed (`run` is the new run); `false`: it is still loading
     /// (`run` is the held run: poll it until `released_by` is set or a failed run appears).
+    #[schema(example = true)]
     pub done: bool,
     pub run: RunView,
 }
