@@ -228,3 +228,51 @@ async fn a_header_only_delivery_is_held_until_an_operator_releases_it() {
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
     assert!(body["error"]["request_id"].is_string());
 }
+
+/// The demo's provider history (its generator settings: 50 accounts, 30 days, 0.5 % broken
+/// rows) shows no one-day drop of more than 10 % in any account: rejected rows no longer
+/// become losses.
+#[tokio::test]
+async fn the_demo_history_has_no_cliffs_from_rejected_rows() {
+    let app = TestApp::spawn().await;
+    let opts = ginkgo_batch::generate::GenerateOptions {
+        accounts: 50,
+        date: day(2026, 11, 1),
+        error_rate: 0.005,
+        seed: 2026,
+        quote_all: true,
+        ..Default::default()
+    };
+    let inbox = app.dir.join("inbox");
+    let manifests = ginkgo_batch::generate::generate_days(&inbox, &opts, 30).expect("generate");
+    let mut rejected = 0;
+    for m in manifests {
+        let run = app.load_dir(&m.dir, m.date).await;
+        assert_eq!(run.status, ginkgo_store::RunStatus::Committed);
+        rejected += run.counts.rows_rejected;
+    }
+    assert!(rejected > 0, "the demo's files have broken rows");
+    let mut cliffs = Vec::new();
+    let mut partial_days = 0;
+    for a in app
+        .store
+        .accounts(ginkgo_store::Scope::Operator)
+        .await
+        .expect("accounts")
+    {
+        let h = app
+            .store
+            .history(ginkgo_store::Scope::Operator, Some(a.id), None, None)
+            .await
+            .expect("history");
+        partial_days += h.iter().filter(|p| p.partial.is_some()).count();
+        for w in h.windows(2) {
+            let (before, after) = (w[0].total_assets.get(), w[1].total_assets.get());
+            if before > 0 && (before - after) * 10 > before {
+                cliffs.push((a.account_name.clone(), w[1].date, before, after));
+            }
+        }
+    }
+    assert!(partial_days > 0, "the days with rejected rows are marked");
+    assert!(cliffs.is_empty(), "one-day drops over 10 %: {cliffs:?}");
+}
