@@ -66,21 +66,55 @@ impl RunReport {
         self.counts.iter().map(|c| c.rejected).sum()
     }
 
-    /// Writes the reject list as CSV (`file,line,column,value,reason`), for download.
-    pub fn write_rejects_csv<W: std::io::Write>(&self, out: W) -> Result<(), csv::Error> {
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record(["file", "line", "column", "value", "reason"])?;
-        for r in &self.rejects {
-            w.write_record([
-                r.file.base_name(),
-                &r.line.to_string(),
-                r.column.as_deref().unwrap_or(""),
-                r.value.as_deref().unwrap_or(""),
-                &r.reason,
-            ])?;
-        }
-        w.flush()?;
-        Ok(())
+    /// Writes the reject list as CSV, for download (see [`rejects_csv`]).
+    pub fn write_rejects_csv<W: std::io::Write>(&self, mut out: W) -> std::io::Result<()> {
+        out.write_all(rejects_csv(&self.rejects).as_bytes())?;
+        out.flush()
+    }
+}
+
+/// Rejects as CSV for a spreadsheet: `file,line,account_number,isin,column,value,reason`, RFC
+/// 4180 quoting, CRLF line ends, UTF-8 with a byte-order mark (so Korean Excel reads it as
+/// UTF-8, not CP949). A value that a spreadsheet could evaluate — a leading `=`, `+`, `-`, `@`,
+/// TAB or CR, except a plain signed number — is prefixed with `'`.
+pub fn rejects_csv(rejects: &[RejectRecord]) -> String {
+    let mut out = String::from("\u{feff}file,line,account_number,isin,column,value,reason\r\n");
+    for r in rejects {
+        let line = r.line.to_string();
+        let fields = [
+            r.file.base_name(),
+            line.as_str(),
+            r.account_number.as_deref().unwrap_or(""),
+            r.isin.as_deref().unwrap_or(""),
+            r.column.as_deref().unwrap_or(""),
+            r.value.as_deref().unwrap_or(""),
+            r.reason.as_str(),
+        ];
+        let cells: Vec<String> = fields.iter().map(|v| csv_field(v)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One CSV cell: defused (see [`rejects_csv`]) and quoted when needed.
+pub fn csv_field(v: &str) -> String {
+    // A plain signed number (`-3`, `-1,234.5`) is not a formula; keep it as the provider sent it.
+    let number = v.strip_prefix(['-', '+']).is_some_and(|rest| {
+        rest.starts_with(|c: char| c.is_ascii_digit())
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+    });
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
     }
 }
 

@@ -365,51 +365,15 @@ fn no_run(e: ginkgo_store::StoreError) -> ApiError {
     }
 }
 
-/// `file,line,account_number,isin,column,value,reason` with RFC 4180 quoting, as UTF-8 with a
-/// byte-order mark (so Korean Excel reads it as UTF-8); a leading `=+-@`, TAB or CR is prefixed
-/// with `'` so that a spreadsheet never evaluates a provider's value as a formula.
+/// The rejects as CSV for a spreadsheet (UTF-8 with a BOM, formulas defused): see
+/// [`ginkgo_batch::rejects_csv`].
 pub fn rejects_to_csv(f: &RunFindings) -> String {
-    let mut out = String::from("\u{feff}file,line,account_number,isin,column,value,reason\r\n");
-    for r in &f.rejects {
-        let fields = [
-            r.file.as_str().to_string(),
-            r.line.to_string(),
-            r.account_number.clone().unwrap_or_default(),
-            r.isin.clone().unwrap_or_default(),
-            r.column.clone().unwrap_or_default(),
-            r.value.clone().unwrap_or_default(),
-            r.reason.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|v| csv_field(v)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-fn csv_field(v: &str) -> String {
-    // A plain signed number (`-3`, `-1,234.5`) is not a formula; keep it as the provider sent it.
-    let number = v.strip_prefix(['-', '+']).is_some_and(|rest| {
-        rest.starts_with(|c: char| c.is_ascii_digit())
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
-    });
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number {
-        format!("'{v}")
-    } else {
-        v.to_string()
-    };
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
+    ginkgo_batch::rejects_csv(&f.rejects)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use ginkgo_batch::csv_field;
 
     #[test]
     fn formulas_are_defused_and_numbers_are_kept() {

@@ -276,3 +276,35 @@ async fn the_demo_history_has_no_cliffs_from_rejected_rows() {
     assert!(partial_days > 0, "the days with rejected rows are marked");
     assert!(cliffs.is_empty(), "one-day drops over 10 %: {cliffs:?}");
 }
+
+#[tokio::test]
+async fn the_schedule_waits_on_a_held_day_until_its_files_change() {
+    use ginkgo_server::jobs::{Due, run_if_due};
+    let app = TestApp::spawn().await;
+    let first = generated_day(&app, "d1");
+    app.load_dir(&first, day(2026, 11, 22)).await;
+    let inbox = app.dir.join("inbox");
+    let today = day(2026, 11, 23);
+    let folder = ginkgo_batch::inbox_dir(&inbox, today);
+    copy_day(&first, &folder, |_| None);
+    let at = chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("time");
+    let later = today.and_hms_opt(9, 1, 0).expect("t");
+    let held = match run_if_due(app.store.clone(), &inbox, at, later, "a").await {
+        Due::Ran(Ok(run)) => run,
+        other => panic!("expected a run, got {other:?}"),
+    };
+    assert_eq!(held.status, ginkgo_store::RunStatus::Held);
+    // The same files: not loaded (or recorded) again.
+    assert!(matches!(
+        run_if_due(app.store.clone(), &inbox, at, later, "a").await,
+        Due::Held(id) if id == held.id
+    ));
+    assert_eq!(app.store.runs(10).await.expect("runs").len(), 2);
+    // A corrected delivery arrives in the folder: it loads.
+    std::fs::remove_dir_all(&folder).expect("rm");
+    copy_day(&first, &folder, |l| Some(l.to_string()));
+    match run_if_due(app.store.clone(), &inbox, at, later, "a").await {
+        Due::Ran(Ok(run)) => assert_eq!(run.status, ginkgo_store::RunStatus::Committed),
+        other => panic!("expected the corrected delivery to load, got {other:?}"),
+    }
+}
