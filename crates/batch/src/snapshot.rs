@@ -355,7 +355,7 @@ impl Snapshot {
                     Some(record.account_number.as_str()),
                     format!("duplicate principal row for this account (first at line {first})"),
                 );
-                r.account_number = Some(record.account_number.as_str().to_string());
+                r.account_number = Some(record.account_number.as_str().into());
                 rejects.push(r);
                 return;
             }

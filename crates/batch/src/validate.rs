@@ -41,14 +41,12 @@ pub(crate) fn attribute(
     isin_col: Option<usize>,
 ) -> RejectRecord {
     if let Field::Text(t) = row.get(account_col) {
-        r.account_number = AccountNumber::parse(&t)
-            .ok()
-            .map(|a| a.as_str().to_string());
+        r.account_number = AccountNumber::parse(&t).ok().map(|a| a.as_str().into());
     }
     if let Some(col) = isin_col
         && let Field::Text(t) = row.get(col)
     {
-        r.isin = Isin::parse(&t).ok().map(|i| i.as_str().to_string());
+        r.isin = Isin::parse(&t).ok().map(|i| i.as_str().into());
     }
     r
 }

@@ -992,8 +992,8 @@ async fn insert_findings(
     let mut account: Vec<Option<String>> = Vec::new();
     let mut isin: Vec<Option<String>> = Vec::new();
     for r in rejects {
-        account.push(r.account_number.clone());
-        isin.push(r.isin.clone());
+        account.push(r.account_number.as_deref().map(str::to_string));
+        isin.push(r.isin.as_deref().map(str::to_string));
         seq.push(seq.len() as i64 + 1);
         kind.push("reject");
         file.push(r.file.as_str());
@@ -1292,8 +1292,8 @@ impl InvestmentStore for PostgresStore {
                     column: r.get(3),
                     value: r.get(4),
                     reason: r.get(5),
-                    account_number: r.get(6),
-                    isin: r.get(7),
+                    account_number: r.get::<_, Option<String>>(6).map(Into::into),
+                    isin: r.get::<_, Option<String>>(7).map(Into::into),
                 });
             } else {
                 findings.warnings.push(WarningRecord {

@@ -862,8 +862,8 @@ fn insert_findings(
             r.column,
             r.value,
             r.reason,
-            r.account_number,
-            r.isin
+            r.account_number.as_deref(),
+            r.isin.as_deref()
         ])
         .map_err(map_err)?;
     }
@@ -1120,8 +1120,8 @@ impl InvestmentStore for SqliteStore {
                             column: r.get(3)?,
                             value: r.get(4)?,
                             reason: r.get(5)?,
-                            account_number: r.get(6)?,
-                            isin: r.get(7)?,
+                            account_number: r.get::<_, Option<String>>(6)?.map(Into::into),
+                            isin: r.get::<_, Option<String>>(7)?.map(Into::into),
                         });
                     } else {
                         findings.warnings.push(WarningRecord {

@@ -1051,7 +1051,7 @@ fn principal_reject(number: Option<&str>, line: u64) -> RejectRecord {
         column: Some("투자원금".into()),
         value: Some("-1".into()),
         reason: "principal is negative".into(),
-        account_number: number.map(str::to_string),
+        account_number: number.map(Into::into),
         isin: None,
     }
 }

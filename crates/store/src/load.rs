@@ -50,9 +50,10 @@ impl RejectEffects {
                 }
                 _ => {
                     if let Some(isin) = &r.isin
-                        && carry.insert((number.as_str().to_string(), isin.clone()))
+                        && carry.insert((number.as_str().to_string(), isin.to_string()))
                     {
-                        out.carry.push((number.as_str().to_string(), isin.clone()));
+                        out.carry
+                            .push((number.as_str().to_string(), isin.to_string()));
                     }
                 }
             }

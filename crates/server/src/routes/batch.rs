@@ -260,8 +260,8 @@ impl From<RejectRecord> for RejectView {
             column: r.column,
             value: r.value,
             reason: r.reason,
-            account_number: r.account_number,
-            isin: r.isin,
+            account_number: r.account_number.map(String::from),
+            isin: r.isin.map(String::from),
         }
     }
 }
