@@ -602,6 +602,8 @@ impl PostgresStore {
         .map_err(map_err)?;
 
         let mut caches = Caches::default();
+        let mut unseen_principal_numbers: Vec<String> = Vec::new();
+        let mut unseen_principal_values: Vec<i64> = Vec::new();
         let mut pending: Vec<HoldingRecord> = Vec::with_capacity(FLUSH_ROWS + 4_096);
         let streamed = loop {
             let Some(msg) = load.holdings.recv().await else {
@@ -648,8 +650,14 @@ impl PostgresStore {
                         };
                     }
                     for p in principals {
-                        if let Some(acc) = caches.accounts.get_mut(&p.account_number.packed()) {
-                            acc.principal = Some(p.principal.get());
+                        match caches.accounts.get_mut(&p.account_number.packed()) {
+                            Some(acc) => acc.principal = Some(p.principal.get()),
+                            // Kept for an account whose every holding row was rejected.
+                            None => {
+                                unseen_principal_numbers
+                                    .push(p.account_number.as_str().to_string());
+                                unseen_principal_values.push(p.principal.get());
+                            }
                         }
                     }
                     break Streamed::Loaded {
@@ -759,16 +767,24 @@ impl PostgresStore {
         .await
         .map_err(map_err)?;
         // Accounts every row of which was rejected but that keep carried lines: current, with
-        // their earlier principal (marked) and today's rejects counted.
+        // today's principal row if there is one (else the earlier principal, marked) and
+        // today's rejects counted.
         tx.execute(
             "INSERT INTO accounts_next (id, customer_id, broker_id, name, principal, \
              total_assets, partial_rows) \
-             SELECT a.id, a.customer_id, a.broker_id, a.name, NULL, 0, COALESCE(u.n, 0) \
+             SELECT a.id, a.customer_id, a.broker_id, a.name, \
+             (SELECT p.v FROM UNNEST($3::TEXT[], $4::BIGINT[]) AS p(n, v) \
+              WHERE p.n = a.account_number LIMIT 1), 0, COALESCE(u.n, 0) \
              FROM accounts a LEFT JOIN (SELECT n AS number, SUM(c) AS n \
                  FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS t(n, c) GROUP BY n) u \
                  ON u.number = a.account_number \
              WHERE a.id IN (SELECT account_id FROM carried) ON CONFLICT (id) DO NOTHING",
-            &[&unseen_numbers, &unseen_counts],
+            &[
+                &unseen_numbers,
+                &unseen_counts,
+                &unseen_principal_numbers,
+                &unseen_principal_values,
+            ],
         )
         .await
         .map_err(map_err)?;

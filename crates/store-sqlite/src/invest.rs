@@ -426,6 +426,7 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
     let mut brokers: HashMap<String, i64> = HashMap::new();
     // Keyed by the packed number: a million accounts without a string each.
     let mut seen: HashMap<[u64; 2], SeenAccount> = HashMap::new();
+    let mut unseen_principals: Vec<(String, i64)> = Vec::new();
     let streamed;
     {
         let mut insert = tx
@@ -547,8 +548,11 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                         break;
                     }
                     for p in principals {
-                        if let Some(acc) = seen.get_mut(&p.account_number.packed()) {
-                            acc.principal = Some(p.principal.get());
+                        match seen.get_mut(&p.account_number.packed()) {
+                            Some(acc) => acc.principal = Some(p.principal.get()),
+                            // Kept for an account whose every holding row was rejected.
+                            None => unseen_principals
+                                .push((p.account_number.as_str().to_string(), p.principal.get())),
                         }
                     }
                     streamed = Streamed::Loaded {
@@ -585,7 +589,9 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
         "DROP TABLE IF EXISTS temp.carry_keys; DROP TABLE IF EXISTS temp.carried;
          DROP TABLE IF EXISTS temp.unseen_rejects; DROP TABLE IF EXISTS temp.replaced_day;
          CREATE TEMP TABLE carry_keys (account_number TEXT NOT NULL, isin TEXT NOT NULL);
-         CREATE TEMP TABLE unseen_rejects (account_number TEXT NOT NULL, n INTEGER NOT NULL);",
+         DROP TABLE IF EXISTS temp.unseen_principals;
+         CREATE TEMP TABLE unseen_rejects (account_number TEXT NOT NULL, n INTEGER NOT NULL);
+         CREATE TEMP TABLE unseen_principals (account_number TEXT PRIMARY KEY, principal INTEGER NOT NULL);",
     )
     .map_err(map_err)?;
     {
@@ -673,16 +679,32 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
             st.execute(params![number, i64::from(*n)])
                 .map_err(map_err)?;
         }
+        let mut st = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO temp.unseen_principals (account_number, principal) \
+                 VALUES (?1, ?2)",
+            )
+            .map_err(map_err)?;
+        for (number, principal) in &unseen_principals {
+            st.execute(params![number, principal]).map_err(map_err)?;
+        }
     }
+    // Today's principal row of such an account, when the day has one.
+    let today = "(SELECT u.principal FROM temp.unseen_principals u \
+                  WHERE u.account_number = accounts.account_number)";
     tx.execute(
-        &format!("UPDATE accounts SET status = 'active', as_of = ?1, load_seq = ?2, total_assets = 0, \
-         principal = principal - ({later}), principal_unknown = CASE WHEN principal_unknown <> 0 THEN 1 ELSE 0 END, \
-         principal_since = CASE WHEN principal_unknown <> 0 THEN NULL \
-             ELSE COALESCE(principal_since, as_of) END, \
+        &format!(
+            "UPDATE accounts SET status = 'active', as_of = ?1, load_seq = ?2, total_assets = 0, \
+         principal = COALESCE({today}, principal - ({later})), \
+         principal_unknown = CASE WHEN {today} IS NOT NULL THEN 0 \
+             WHEN principal_unknown <> 0 THEN 1 ELSE 0 END, \
+         principal_since = CASE WHEN {today} IS NOT NULL THEN NULL \
+             WHEN principal_unknown <> 0 THEN NULL ELSE COALESCE(principal_since, as_of) END, \
          partial_rows = COALESCE((SELECT SUM(n) FROM temp.unseen_rejects u \
              WHERE u.account_number = accounts.account_number), 0), partial_since = NULL \
          WHERE id IN (SELECT account_id FROM temp.carried) AND load_seq IS NOT ?2",
-            later = later_deposits("accounts.id")),
+            later = later_deposits("accounts.id")
+        ),
         params![date, seq],
     )
     .map_err(map_err)?;
@@ -781,7 +803,8 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
     };
     tx.execute_batch(
         "DROP TABLE IF EXISTS temp.carry_keys; DROP TABLE IF EXISTS temp.carried;
-         DROP TABLE IF EXISTS temp.unseen_rejects; DROP TABLE IF EXISTS temp.replaced_day;",
+         DROP TABLE IF EXISTS temp.unseen_rejects; DROP TABLE IF EXISTS temp.replaced_day;
+         DROP TABLE IF EXISTS temp.unseen_principals;",
     )
     .map_err(map_err)?;
 

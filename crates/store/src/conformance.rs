@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             a_rejected_holding_keeps_its_last_known_good_value,
             a_rejected_holding_without_an_earlier_value_leaves_what_loaded,
             a_rejected_principal_keeps_its_last_known_good_or_is_unknown,
+            an_account_whose_every_row_is_rejected_keeps_its_lines,
             a_carried_principal_does_not_count_a_later_deposit_twice,
             implausible_deliveries_are_held_until_released,
             a_corrected_delivery_replaces_the_day,
@@ -1246,6 +1247,50 @@ pub async fn a_rejected_holding_without_an_earlier_value_leaves_what_loaded<S: S
             since: None
         })
     );
+}
+
+pub async fn an_account_whose_every_row_is_rejected_keeps_its_lines<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let (mut h, mut p) = standard_day(day(21), 500);
+    h.retain(|r| r.account_number.as_str() != KWON);
+    for r in &mut p {
+        if r.account_number.as_str() == KWON {
+            r.principal = Won::new(5_000);
+        }
+    }
+    load(
+        &*store,
+        day(21),
+        h,
+        p,
+        vec![
+            holding_reject(KWON, SP500, 5),
+            holding_reject(KWON, "CASH", 6),
+        ],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let kwon = account_by_number(&*store, KWON).await;
+    assert_eq!(
+        kwon.total_assets,
+        Won::new(8600 * 10 + 21_297),
+        "day 20's lines"
+    );
+    assert_eq!(
+        kwon.principal,
+        Some(Won::new(5_000)),
+        "today's principal row"
+    );
+    assert_eq!(kwon.principal_since, None);
+    assert_eq!(
+        kwon.partial,
+        Some(Partial {
+            rows: 2,
+            since: Some(day(20))
+        })
+    );
+    assert_eq!(kwon.as_of, Some(day(21)));
 }
 
 pub async fn a_rejected_principal_keeps_its_last_known_good_or_is_unknown<S: Store>(store: Arc<S>) {
