@@ -92,7 +92,7 @@ export async function run({ params, app }) {
     title: t('ops.run', { id }),
     node: page(t('ops.run', { id }),
       h('p', { class: 'lead' }, `${date(r.business_date)} · `, h('span', { class: `badge badge-${r.status}` }, t(`ops.status.${r.status}`, null) || r.status),
-        r.error ? ` · ${r.error}` : ''),
+        r.error && r.status !== 'held' ? ` · ${r.error}` : ''),
       heldCard(r, app),
       r.releases ? h('p', {}, t('ops.releases'), ' ', link(`/operator/runs/${r.releases}`, {}, `#${r.releases}`)) : null,
       r.replaced ? notice('info', t('ops.replaced', {
