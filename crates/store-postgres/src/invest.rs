@@ -750,6 +750,10 @@ impl PostgresStore {
         )
         .await
         .map_err(map_err)?;
+        // Looked up per partial account below.
+        tx.batch_execute("CREATE INDEX ON carried(account_id); ANALYZE carried")
+            .await
+            .map_err(map_err)?;
         tx.execute(
             &format!(
                 "UPDATE carried SET price = price - ({}) WHERE quantity = 1 AND instrument_id = $2",
