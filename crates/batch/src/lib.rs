@@ -29,7 +29,8 @@ pub use locate::{
     ALL_FILES, DayFiles, Format, InboxDay, LocatedFile, inbox_days, inbox_dir, locate,
 };
 pub use snapshot::{
-    FileCounts, FileInfo, MemoryFile, ParseCounts, Progress, RunReport, Snapshot, parse_only,
+    FileCounts, FileInfo, MemoryFile, ParseCounts, Progress, RunReport, Snapshot, csv_field,
+    file_hashes, parse_only, rejects_csv,
 };
 pub use source::{TextEncoding, required_columns};
 pub use validate::MAX_NAME_CHARS;

@@ -66,21 +66,55 @@ impl RunReport {
         self.counts.iter().map(|c| c.rejected).sum()
     }
 
-    /// Writes the reject list as CSV (`file,line,column,value,reason`), for download.
-    pub fn write_rejects_csv<W: std::io::Write>(&self, out: W) -> Result<(), csv::Error> {
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record(["file", "line", "column", "value", "reason"])?;
-        for r in &self.rejects {
-            w.write_record([
-                r.file.base_name(),
-                &r.line.to_string(),
-                r.column.as_deref().unwrap_or(""),
-                r.value.as_deref().unwrap_or(""),
-                &r.reason,
-            ])?;
-        }
-        w.flush()?;
-        Ok(())
+    /// Writes the reject list as CSV, for download (see [`rejects_csv`]).
+    pub fn write_rejects_csv<W: std::io::Write>(&self, mut out: W) -> std::io::Result<()> {
+        out.write_all(rejects_csv(&self.rejects).as_bytes())?;
+        out.flush()
+    }
+}
+
+/// Rejects as CSV for a spreadsheet: `file,line,account_number,isin,column,value,reason`, RFC
+/// 4180 quoting, CRLF line ends, UTF-8 with a byte-order mark (so Korean Excel reads it as
+/// UTF-8, not CP949). A value that a spreadsheet could evaluate — a leading `=`, `+`, `-`, `@`,
+/// TAB or CR, except a plain signed number — is prefixed with `'`.
+pub fn rejects_csv(rejects: &[RejectRecord]) -> String {
+    let mut out = String::from("\u{feff}file,line,account_number,isin,column,value,reason\r\n");
+    for r in rejects {
+        let line = r.line.to_string();
+        let fields = [
+            r.file.base_name(),
+            line.as_str(),
+            r.account_number.as_deref().unwrap_or(""),
+            r.isin.as_deref().unwrap_or(""),
+            r.column.as_deref().unwrap_or(""),
+            r.value.as_deref().unwrap_or(""),
+            r.reason.as_str(),
+        ];
+        let cells: Vec<String> = fields.iter().map(|v| csv_field(v)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One CSV cell: defused (see [`rejects_csv`]) and quoted when needed.
+pub fn csv_field(v: &str) -> String {
+    // A plain signed number (`-3`, `-1,234.5`) is not a formula; keep it as the provider sent it.
+    let number = v.strip_prefix(['-', '+']).is_some_and(|rest| {
+        rest.starts_with(|c: char| c.is_ascii_digit())
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+    });
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
     }
 }
 
@@ -137,6 +171,16 @@ fn sha256_file(path: &Path) -> Result<(String, u64), FatalError> {
     let mut hasher = Sha256::new();
     let bytes = std::io::copy(&mut file, &mut hasher).map_err(|e| FatalError::io(path, e))?;
     Ok((hex::encode(hasher.finalize()), bytes))
+}
+
+/// The SHA-256 of each of the day's three files in `dir` (instruments, holdings, principals),
+/// as [`Snapshot::open`] takes them: to tell whether a folder still holds the same delivery.
+pub fn file_hashes(dir: &Path) -> Result<Vec<(SnapshotFile, String)>, FatalError> {
+    let day = locate(dir)?;
+    ALL_FILES
+        .into_iter()
+        .map(|file| Ok((file, sha256_file(&day.get(file).path)?.0)))
+        .collect()
 }
 
 fn fatal_only(stop: ReadStop<Infallible>) -> FatalError {
@@ -298,19 +342,21 @@ impl Snapshot {
             let record = match validate::principal(row) {
                 Ok(r) => r,
                 Err(r) => {
-                    rejects.push(r);
+                    rejects.push(validate::attribute(r, row, 0, None));
                     return;
                 }
             };
             let key = account_key(&record.account_number);
             if let Some(first) = seen.get(&key) {
-                rejects.push(reject(
+                let mut r = reject(
                     SnapshotFile::Principals,
                     row.line,
                     column_name(SnapshotFile::Principals, 0),
                     Some(record.account_number.as_str()),
                     format!("duplicate principal row for this account (first at line {first})"),
-                ));
+                );
+                r.account_number = Some(record.account_number.as_str().into());
+                rejects.push(r);
                 return;
             }
             seen.insert(key, row.line);
@@ -419,7 +465,11 @@ impl Snapshot {
                         });
                     }
                 }
-                Err(r) => state.rejects.push(r),
+                Err(r) => {
+                    state
+                        .rejects
+                        .push(validate::attribute(r, row, hcol::ACCOUNT, Some(hcol::ISIN)))
+                }
             }
             Ok(())
         });

@@ -27,7 +27,28 @@ pub(crate) fn reject(
         column: Some(column.to_string()),
         value: value.map(str::to_string),
         reason: reason.into(),
+        account_number: None,
+        isin: None,
     }
+}
+
+/// Names the account (and instrument) a rejected row is about, when the row's own fields can be
+/// read as such, whatever else was wrong with it.
+pub(crate) fn attribute(
+    mut r: RejectRecord,
+    row: &RawRow<'_>,
+    account_col: usize,
+    isin_col: Option<usize>,
+) -> RejectRecord {
+    if let Field::Text(t) = row.get(account_col) {
+        r.account_number = AccountNumber::parse(&t).ok().map(|a| a.as_str().into());
+    }
+    if let Some(col) = isin_col
+        && let Field::Text(t) = row.get(col)
+    {
+        r.isin = Isin::parse(&t).ok().map(|i| i.as_str().into());
+    }
+    r
 }
 
 /// One row being validated: the file, the row and the column list, with helpers that turn a

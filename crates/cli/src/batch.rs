@@ -13,13 +13,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[derive(Subcommand)]
 pub enum BatchCommand {
     /// Load one day's three provider files from DIR. Exits 0 when the run committed, even with
-    /// rejected rows; 1 when it failed (then nothing changed).
+    /// rejected rows; 1 when it failed (then nothing changed); 3 when the delivery was held as
+    /// implausible next to the previous run (nothing changed; see `batch release`).
     Load {
         /// Business date (YYYY-MM-DD); defaults to the date in the folder or file names.
         #[arg(long, value_parser = parse_date)]
         date: Option<NaiveDate>,
         dir: PathBuf,
     },
+    /// Load a held run's files (still in the folder it was read from, unchanged) without the
+    /// plausibility check, and mark it released, in one transaction. Exits 0 when the release
+    /// committed, 1 when it failed or was refused (then nothing changed).
+    Release { run: i64 },
     /// List recent runs.
     Runs {
         #[arg(long, default_value_t = 20)]
@@ -66,66 +71,22 @@ pub async fn run(cmd: BatchCommand, config: &Config) -> anyhow::Result<ExitCode>
     let store = crate::open_store(config).await?;
     match cmd {
         BatchCommand::Load { date, dir } => {
-            let bar = if std::io::stderr().is_terminal() {
-                let bar = ProgressBar::new(0);
-                bar.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} {bytes}/{total_bytes} {wide_bar} {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                Some(bar)
-            } else {
-                None
-            };
-            let progress_bar = bar.clone();
-            let progress: Option<Box<dyn FnMut(ginkgo_batch::Progress) + Send>> =
-                progress_bar.map(|b| {
-                    Box::new(move |p: ginkgo_batch::Progress| {
-                        b.set_length(p.bytes_total);
-                        b.set_position(p.bytes_read);
-                    }) as Box<dyn FnMut(ginkgo_batch::Progress) + Send>
-                });
-            let result = ginkgo_server::jobs::load_day(store, &dir, date, progress).await;
+            let (bar, progress) = progress_bar();
+            let options =
+                ginkgo_server::jobs::LoadOptions::new(date, config.batch.hold_below_percent);
+            let result = ginkgo_server::jobs::load_day_with(store, &dir, options, progress).await;
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            match result {
-                Ok(run) => {
-                    println!(
-                        "run {} committed for {}: {} rows read, {} loaded, {} rejected, {} warnings, {} accounts ({} deactivated) in {} ms",
-                        run.id,
-                        run.business_date,
-                        run.counts.rows_read,
-                        run.counts.rows_loaded,
-                        run.counts.rows_rejected,
-                        run.counts.warnings,
-                        run.accounts_loaded,
-                        run.accounts_deactivated,
-                        run.duration_ms
-                    );
-                    for f in &run.files {
-                        println!(
-                            "  {:<32} {:>12} bytes  sha256 {}",
-                            f.name, f.bytes, f.sha256
-                        );
-                    }
-                    if run.counts.rows_rejected > 0 {
-                        println!("rejected rows: ginkgo batch rejects {}", run.id);
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(failed) => {
-                    eprintln!("error: {}", failed.error);
-                    if let Some(r) = failed.run {
-                        eprintln!(
-                            "recorded as failed run {}; the current data is unchanged",
-                            r.id
-                        );
-                    }
-                    Ok(ExitCode::FAILURE)
-                }
+            Ok(report(result))
+        }
+        BatchCommand::Release { run } => {
+            let (bar, progress) = progress_bar();
+            let result = ginkgo_server::jobs::release_run(store, run, progress).await;
+            if let Some(b) = bar {
+                b.finish_and_clear();
             }
+            Ok(report(result))
         }
         BatchCommand::Runs { limit } => {
             println!(
@@ -167,6 +128,103 @@ pub async fn run(cmd: BatchCommand, config: &Config) -> anyhow::Result<ExitCode>
                 None => print!("{csv}"),
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+type ProgressFn = Option<Box<dyn FnMut(ginkgo_batch::Progress) + Send>>;
+
+fn progress_bar() -> (Option<ProgressBar>, ProgressFn) {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let progress: ProgressFn = bar.clone().map(|b| {
+        Box::new(move |p: ginkgo_batch::Progress| {
+            b.set_length(p.bytes_total);
+            b.set_position(p.bytes_read);
+        }) as Box<dyn FnMut(ginkgo_batch::Progress) + Send>
+    });
+    (bar, progress)
+}
+
+/// Prints a load's outcome and answers the exit code (0 committed, 1 failed, 3 held).
+fn report(result: Result<ginkgo_store::RunRecord, ginkgo_server::jobs::FailedJob>) -> ExitCode {
+    match result {
+        Ok(run) if run.status == ginkgo_store::RunStatus::Held => {
+            println!(
+                "run {} HELD for {}: nothing changed. {}",
+                run.id,
+                run.business_date,
+                run.error.as_deref().unwrap_or("")
+            );
+            if let Some(p) = run.previous {
+                println!(
+                    "  good rows       this delivery   previous run\n  accounts     {:>18} {:>14}\n  holdings     {:>18} {:>14}\n  instruments  {:>18} {:>14}\n  principals   {:>18} {:>14}",
+                    run.accounts_loaded,
+                    p.accounts,
+                    run.counts.holdings_loaded,
+                    p.holdings,
+                    run.counts.instruments_loaded,
+                    p.instruments,
+                    run.counts.principals_loaded,
+                    p.principals
+                );
+            }
+            println!(
+                "release it with: ginkgo batch release {} (or deliver corrected files)",
+                run.id
+            );
+            ExitCode::from(3)
+        }
+        Ok(run) => {
+            println!(
+                "run {} committed for {}: {} rows read, {} loaded, {} rejected, {} warnings, {} accounts ({} deactivated) in {} ms",
+                run.id,
+                run.business_date,
+                run.counts.rows_read,
+                run.counts.rows_loaded,
+                run.counts.rows_rejected,
+                run.counts.warnings,
+                run.accounts_loaded,
+                run.accounts_deactivated,
+                run.duration_ms
+            );
+            if let Some(held) = run.releases {
+                println!("  released held run {held}");
+            }
+            if let Some(d) = run.replaced {
+                println!(
+                    "  replaced run {} for the same date: {} accounts added, {} removed, {} changed",
+                    d.replaced_run, d.accounts_added, d.accounts_removed, d.accounts_changed
+                );
+            }
+            for f in &run.files {
+                println!(
+                    "  {:<32} {:>12} bytes  sha256 {}",
+                    f.name, f.bytes, f.sha256
+                );
+            }
+            if run.counts.rows_rejected > 0 {
+                println!("rejected rows: ginkgo batch rejects {}", run.id);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failed) => {
+            eprintln!("error: {}", failed.error);
+            if let Some(r) = failed.run {
+                eprintln!(
+                    "recorded as failed run {}; the current data is unchanged",
+                    r.id
+                );
+            }
+            ExitCode::FAILURE
         }
     }
 }

@@ -38,6 +38,38 @@ pub const DEMO_PASSWORD: &str = "ginkgo-demo-2026";
 /// Written into a folder the demo made: only such a folder (or an empty one) is emptied.
 const MARKER: &str = ".ginkgo-demo";
 
+/// Takes the demo folder's lock (`<dir>.lock`, next to it, so emptying the folder keeps it),
+/// held until the process ends; refuses when another demo holds it.
+fn lock_folder(dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let name = dir
+        .file_name()
+        .map(|n| format!("{}.lock", n.to_string_lossy()))
+        .unwrap_or_else(|| "ginkgo-demo.lock".into());
+    let path = dir.with_file_name(name);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the demo lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `ginkgo demo` is running on {} (it holds {}); stop it first, or give this \
+             one another --dir; nothing was changed",
+            dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// Empties the demo folder for a fresh start, refusing a folder that is not the demo's own.
 fn fresh_folder(dir: &std::path::Path) -> anyhow::Result<()> {
     if dir.exists() {
@@ -71,10 +103,17 @@ pub async fn run(args: DemoArgs, database_url: Option<&str>) -> anyhow::Result<(
              a fresh SQLite database in --dir; `ginkgo serve` uses another database"
         );
     }
-    fresh_folder(&args.dir)?;
+    // Nothing is touched before the lock and both ports are ours: a second demo on the same
+    // folder (or the same ports) stops here and leaves the running one's folder alone.
+    let _lock = lock_folder(&args.dir)?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (use --listen)", args.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another demo running? use --listen); nothing was changed",
+                args.listen
+            )
+        })?;
     let mut config = Config {
         database_url: format!("sqlite://{}/ginkgo.db", args.dir.display()),
         ..Config::default()
@@ -90,11 +129,13 @@ pub async fn run(args: DemoArgs, database_url: Option<&str>) -> anyhow::Result<(
         .await
         .with_context(|| {
             format!(
-                "cannot listen on {} for the sandbox (use --sandbox-listen)",
+                "cannot listen on {} for the sandbox (is another demo running? use \
+                 --sandbox-listen); nothing was changed",
                 args.sandbox_listen
             )
         })?;
     let sandbox_addr = sandbox_listener.local_addr()?;
+    fresh_folder(&args.dir)?;
     config.bank.base_url = Some(format!("http://{sandbox_addr}"));
     config.bank.client_id = sandbox_config.client_id.clone();
     config.bank.client_secret = Secret::new(sandbox_config.client_secret.clone());

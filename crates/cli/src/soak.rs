@@ -114,7 +114,12 @@ pub async fn run(args: SoakArgs, database_url: Option<String>) -> anyhow::Result
         let accounts = scratch.accounts(Scope::Operator).await?;
         accounts
             .into_iter()
-            .map(|a| (a.account_number, (a.total_assets.get(), a.principal.get())))
+            .map(|a| {
+                (
+                    a.account_number,
+                    (a.total_assets.get(), a.principal.map_or(0, |p| p.get())),
+                )
+            })
             .collect::<HashMap<_, _>>()
     };
 
@@ -827,7 +832,7 @@ async fn check_deposits(
             continue;
         };
         let assets_growth = a.total_assets.get() - assets0;
-        let principal_growth = a.principal.get() - principal0;
+        let principal_growth = a.principal.map_or(0, |p| p.get()) - principal0;
         if observed != stored || assets_growth != observed || principal_growth != observed {
             violations.push(format!(
                 "account {}: confirmed {observed} (answers) / {stored} (database), total assets grew {assets_growth}, principal grew {principal_growth}",

@@ -82,6 +82,14 @@ pub struct RejectRecord {
     pub column: Option<String>,
     pub value: Option<String>,
     pub reason: String,
+    /// The account the row is about, when its account number could be read: what a customer
+    /// sees as stale or partial because of this reject.
+    /// (Boxed text keeps a reject small: validation returns it on every `Err`.)
+    #[serde(default)]
+    pub account_number: Option<Box<str>>,
+    /// The instrument the row is about (holdings), when its ISIN could be read.
+    #[serde(default)]
+    pub isin: Option<Box<str>>,
 }
 
 /// Something suspicious that was loaded anyway. `line` is `None` for file-wide findings (e.g.

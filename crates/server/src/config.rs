@@ -112,6 +112,11 @@ pub struct BatchConfig {
     #[serde(deserialize_with = "daily_at")]
     pub daily_at: NaiveTime,
     pub enabled: bool,
+    /// A delivery whose good accounts, holdings, instruments or principals are fewer than this
+    /// percentage of the previous committed run's is held, not loaded, until an operator
+    /// releases it (`ginkgo batch release RUN`). 0 turns the check off. The first run ever is
+    /// never held.
+    pub hold_below_percent: u32,
 }
 
 /// The Open Banking center (the real one, or Ginkgo's sandbox). Linking is off until `base_url`
@@ -241,6 +246,7 @@ impl Default for BatchConfig {
             inbox: None,
             daily_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default(),
             enabled: true,
+            hold_below_percent: crate::jobs::DEFAULT_HOLD_BELOW_PERCENT,
         }
     }
 }
@@ -318,6 +324,12 @@ impl Config {
             "GINKGO_DEPOSIT_EXPIRY_MINUTES" => self.deposit.expiry_minutes = parse_i64(value)?,
             "GINKGO_BATCH_INBOX" => self.batch.inbox = Some(PathBuf::from(value)),
             "GINKGO_BATCH_DAILY_AT" => self.batch.daily_at = parse_daily_at(value).map_err(bad)?,
+            "GINKGO_BATCH_HOLD_BELOW_PERCENT" => {
+                self.batch.hold_below_percent = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("expected a whole number of percent, 0 to 100".into()))?
+            }
             "GINKGO_BATCH_ENABLED" => {
                 self.batch.enabled =
                     parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
@@ -414,6 +426,9 @@ impl Config {
         }
         if self.read_cache_ms > 60_000 {
             problems.push("read_cache_ms must be at most 60000 (one minute)".into());
+        }
+        if self.batch.hold_below_percent > 100 {
+            problems.push("batch.hold_below_percent must be between 0 and 100".into());
         }
         if !(1..=24 * 60).contains(&self.deposit.expiry_minutes) {
             problems.push("deposit.expiry_minutes must be between 1 and 1440".into());

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use ginkgo_batch::{FatalError, Progress, Snapshot, StreamError};
+use ginkgo_domain::snapshot::SnapshotFile;
 use ginkgo_store::{
     FailedRun, LoadMessage, RunCounts, RunFile, RunRecord, RunStatus, SnapshotLoad, Store,
     StoreError,
@@ -20,6 +21,8 @@ pub enum JobError {
     NoDate,
     #[error("the load failed and nothing changed: {0}")]
     Load(StoreError),
+    #[error("the run cannot be released: {0}")]
+    Release(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -43,14 +46,118 @@ fn run_files(s: &Snapshot) -> Vec<RunFile> {
         .collect()
 }
 
-/// Loads the day in `dir`. `date` overrides the date found in the folder or file names.
-/// A failure is recorded as a failed run (when the store is reachable) and leaves the data as it was.
+/// The default plausibility threshold: a delivery whose good accounts, holdings, instruments or
+/// principals are fewer than this percentage of the previous committed run's is held.
+pub const DEFAULT_HOLD_BELOW_PERCENT: u32 = 50;
+
+/// How a day is loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions {
+    /// Overrides the date found in the folder or file names.
+    pub date: Option<NaiveDate>,
+    /// Hold an implausible delivery (see [`DEFAULT_HOLD_BELOW_PERCENT`]); `None`: load it
+    /// whatever its size. `Some(0)` never holds either.
+    pub hold_below_percent: Option<u32>,
+    /// The held run this load releases.
+    pub release_of: Option<ginkgo_store::RunId>,
+}
+
+impl LoadOptions {
+    pub fn new(date: Option<NaiveDate>, hold_below_percent: u32) -> Self {
+        LoadOptions {
+            date,
+            hold_below_percent: (hold_below_percent > 0).then_some(hold_below_percent),
+            release_of: None,
+        }
+    }
+}
+
+/// Loads the day in `dir` with the default plausibility check. `date` overrides the date found
+/// in the folder or file names. A failure is recorded as a failed run (when the store is
+/// reachable) and leaves the data as it was; an implausible delivery comes back as a held run.
 pub async fn load_day(
     store: Arc<dyn Store>,
     dir: &Path,
     date: Option<NaiveDate>,
     progress: Option<Box<dyn FnMut(Progress) + Send>>,
 ) -> Result<RunRecord, FailedJob> {
+    load_day_with(
+        store,
+        dir,
+        LoadOptions::new(date, DEFAULT_HOLD_BELOW_PERCENT),
+        progress,
+    )
+    .await
+}
+
+/// Loads a held run's files (from the folder it recorded, unchanged since: same SHA-256) without
+/// the plausibility check, and marks the held run released in the same transaction: a crash
+/// leaves either the day before or the released day, never a mix.
+pub async fn release_run(
+    store: Arc<dyn Store>,
+    run_id: ginkgo_store::RunId,
+    progress: Option<Box<dyn FnMut(Progress) + Send>>,
+) -> Result<RunRecord, FailedJob> {
+    let refuse = |message: String| FailedJob {
+        error: JobError::Release(message),
+        run: None,
+    };
+    let held = match store.run(run_id).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => return Err(refuse(format!("no run {run_id}"))),
+        Err(e) => return Err(refuse(e.to_string())),
+    };
+    if held.status != RunStatus::Held {
+        return Err(refuse(format!("run {run_id} is not held")));
+    }
+    if let Some(by) = held.released_by {
+        return Err(refuse(format!(
+            "run {run_id} was already released (run {by})"
+        )));
+    }
+    let Some(dir) = held.source_dir.clone() else {
+        return Err(refuse(format!(
+            "run {run_id} does not say where its files were"
+        )));
+    };
+    let dir = PathBuf::from(dir);
+    let expected: Vec<(ginkgo_domain::snapshot::SnapshotFile, String)> = held
+        .files
+        .iter()
+        .map(|f| (f.kind, f.sha256.clone()))
+        .collect();
+    let check_dir = dir.clone();
+    let current = tokio::task::spawn_blocking(move || ginkgo_batch::file_hashes(&check_dir))
+        .await
+        .map_err(|e| refuse(e.to_string()))?
+        .map_err(|e| refuse(format!("the held files cannot be read: {e}")))?;
+    if current != expected {
+        return Err(refuse(format!(
+            "the files in {} changed since run {run_id} was held; load them as a new delivery",
+            dir.display()
+        )));
+    }
+    load_day_with(
+        store,
+        &dir,
+        LoadOptions {
+            date: Some(held.business_date),
+            hold_below_percent: None,
+            release_of: Some(run_id),
+        },
+        progress,
+    )
+    .await
+}
+
+/// Loads the day in `dir` as `options` say (see [`load_day`]).
+pub async fn load_day_with(
+    store: Arc<dyn Store>,
+    dir: &Path,
+    options: LoadOptions,
+    progress: Option<Box<dyn FnMut(Progress) + Send>>,
+) -> Result<RunRecord, FailedJob> {
+    let date = options.date;
     let started_at = Utc::now();
     let dir_owned: PathBuf = dir.to_path_buf();
     let opened = tokio::task::spawn_blocking(move || Snapshot::open(&dir_owned))
@@ -96,6 +203,10 @@ pub async fn load_day(
         );
         let message = match result {
             Ok(report) => {
+                let per_file = |f| report.counts_for(f).loaded;
+                let instruments_loaded = per_file(SnapshotFile::Instruments);
+                let holdings_loaded = per_file(SnapshotFile::Holdings);
+                let principals_loaded = per_file(SnapshotFile::Principals);
                 let read: u64 = report.counts.iter().map(|c| c.read).sum();
                 let loaded: u64 = report.counts.iter().map(|c| c.loaded).sum();
                 let rejected: u64 = report.counts.iter().map(|c| c.rejected).sum();
@@ -107,6 +218,9 @@ pub async fn load_day(
                         rows_loaded: loaded,
                         rows_rejected: rejected,
                         warnings: report.warnings.len() as u64,
+                        instruments_loaded,
+                        holdings_loaded,
+                        principals_loaded,
                     },
                     rejects: report.rejects,
                     warnings: report.warnings,
@@ -125,10 +239,22 @@ pub async fn load_day(
             instruments,
             holdings: rx,
             started_at,
+            hold_below_percent: options.hold_below_percent,
+            source_dir: Some(
+                std::path::absolute(dir)
+                    .unwrap_or_else(|_| dir.to_path_buf())
+                    .display()
+                    .to_string(),
+            ),
+            release_of: options.release_of,
         })
         .await;
     let _ = reader.await;
     match loaded {
+        Ok(run) if run.status == RunStatus::Held => {
+            tracing::warn!(run_id = run.id, date = %business_date, reason = run.error.as_deref().unwrap_or(""), "snapshot held: implausible next to the previous run; nothing changed");
+            Ok(run)
+        }
         Ok(run) => {
             tracing::info!(run_id = run.id, date = %business_date, rows = run.counts.rows_loaded, rejected = run.counts.rows_rejected, "snapshot loaded");
             Ok(run)
@@ -183,11 +309,13 @@ pub async fn schedule_daily(
     loop {
         let now = ginkgo_domain::time::to_kst(Utc::now());
         let store = state.store_arc();
-        match run_if_due(store, &inbox, daily_at, now.naive_local(), &holder).await {
+        let hold = state.config().batch.hold_below_percent;
+        match run_if_due_with(store, &inbox, daily_at, now.naive_local(), &holder, hold).await {
             Due::Missing(day) if warned_for != Some(day) => {
                 tracing::warn!(date = %day, "today's snapshot folder has not arrived yet");
                 warned_for = Some(day);
             }
+            Due::Ran(Ok(run)) if run.status == RunStatus::Held => {}
             Due::Ran(Ok(_)) => state.cache().invalidate(),
             Due::Ran(Err(e)) => tracing::error!(
                 error = %e,
@@ -201,6 +329,8 @@ pub async fn schedule_daily(
 }
 
 /// What one check of the daily schedule did.
+// One value a minute: a boxed run record would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Due {
     /// Before today's run time.
@@ -213,6 +343,9 @@ pub enum Due {
     Busy,
     /// Today's last run failed less than [`RETRY_FAILED_AFTER`] ago.
     RetryLater,
+    /// Today's delivery is held (that run) and today's folder still holds the same files: it
+    /// waits for an operator's release or a corrected delivery.
+    Held(ginkgo_store::RunId),
     /// This check ran the load (committed or failed; failures are recorded as runs).
     Ran(Result<RunRecord, String>),
 }
@@ -226,6 +359,26 @@ pub async fn run_if_due(
     daily_at: chrono::NaiveTime,
     now: chrono::NaiveDateTime,
     holder: &str,
+) -> Due {
+    run_if_due_with(
+        store,
+        inbox,
+        daily_at,
+        now,
+        holder,
+        DEFAULT_HOLD_BELOW_PERCENT,
+    )
+    .await
+}
+
+/// [`run_if_due`] with the plausibility threshold `hold_below_percent` (0: no check).
+pub async fn run_if_due_with(
+    store: Arc<dyn Store>,
+    inbox: &Path,
+    daily_at: chrono::NaiveTime,
+    now: chrono::NaiveDateTime,
+    holder: &str,
+    hold_below_percent: u32,
 ) -> Due {
     let today = now.date();
     if now.time() < daily_at {
@@ -247,6 +400,23 @@ pub async fn run_if_due(
     if !dir.is_dir() {
         return Due::Missing(today);
     }
+    // The newest run of the day (runs come newest first).
+    if let Some(held) = todays().next().filter(|r| r.status == RunStatus::Held) {
+        let expected: Vec<(SnapshotFile, String)> = held
+            .files
+            .iter()
+            .map(|f| (f.kind, f.sha256.clone()))
+            .collect();
+        let check = dir.clone();
+        let same = tokio::task::spawn_blocking(move || ginkgo_batch::file_hashes(&check))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .is_some_and(|current| current == expected);
+        if same {
+            return Due::Held(held.id);
+        }
+    }
     let until = Utc::now() + chrono::Duration::hours(2);
     if !matches!(
         store
@@ -256,7 +426,8 @@ pub async fn run_if_due(
     ) {
         return Due::Busy;
     }
-    let result = load_day(store.clone(), &dir, Some(today), None)
+    let options = LoadOptions::new(Some(today), hold_below_percent);
+    let result = load_day_with(store.clone(), &dir, options, None)
         .await
         .map_err(|f| f.error.to_string());
     let _ = store.release_lease("daily-snapshot", holder).await;

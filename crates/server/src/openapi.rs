@@ -25,7 +25,7 @@ use crate::routes::{
         investments::legacy_holdings,
         deposits::create, deposits::confirm, deposits::list, deposits::attempts, deposits::legacy_create,
         deposits::legacy_confirm,
-        batch::runs, batch::run, batch::findings, batch::rejects_csv,
+        batch::runs, batch::run, batch::findings, batch::rejects_csv, batch::release, batch::stale_accounts,
         bank::link, bank::callback, bank::unlink, bank::sync, bank::syncs, bank::sync_record, bank::accounts, bank::unlink_account, bank::transactions, bank::refile,
         insight::categories, insight::spending, insight::weekly, insight::monthly, insight::recurring,
         insight::upcoming_payments, insight::list_rules, insight::create_rule, insight::update_rule,

@@ -23,6 +23,8 @@ mod batch;
 mod browser;
 #[path = "api/browser_support.rs"]
 mod browser_support;
+#[path = "api/deliveries.rs"]
+mod deliveries;
 #[path = "api/deposits.rs"]
 mod deposits;
 #[path = "api/insight.rs"]

@@ -6,11 +6,12 @@ use deadpool_postgres::{GenericClient, Transaction};
 use futures_util::pin_mut;
 use ginkgo_domain::snapshot::{HoldingRecord, RejectRecord, SnapshotFile, WarningRecord};
 use ginkgo_domain::{AccountNumber, Signature, Won};
+use ginkgo_store::load::RejectEffects;
 use ginkgo_store::{
     AccountId, AccountSummary, ConfirmOutcome, Deposit, DepositAttempt, DepositRefusal,
-    DepositStatus, FailedRun, HistoryPoint, HoldingLine, InvestmentStore, LoadMessage, NewDeposit,
-    RunCounts, RunFile, RunFindings, RunId, RunRecord, RunStatus, Scope, SnapshotLoad, StoreError,
-    StoreResult, UserId, date_key,
+    DepositStatus, FailedRun, GoodCounts, HistoryPoint, HoldingLine, InvestmentStore, LoadMessage,
+    NewDeposit, Partial, ReplaceDiff, RunCounts, RunFile, RunFindings, RunId, RunRecord, RunStatus,
+    Scope, SnapshotLoad, StaleAccount, StoreError, StoreResult, UserId, date_key,
 };
 use tokio_postgres::Row;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -20,11 +21,12 @@ use crate::auth::ts;
 use crate::{HOLDINGS_LOCK, LOAD_LOCK, PostgresStore, map_err};
 
 const SUMMARY_SELECT: &str = "SELECT a.id, a.account_number, a.name, b.name, a.customer_id, \
-     c.name, a.total_assets, a.principal, a.as_of \
+     c.name, a.total_assets, a.principal, a.as_of, a.principal_unknown, a.principal_since, \
+     a.partial_rows, a.partial_since \
      FROM accounts a JOIN brokers b ON b.id = a.broker_id JOIN customers c ON c.id = a.customer_id";
 
 fn summary_from_row(r: &Row) -> AccountSummary {
-    let as_of: Option<String> = r.get(8);
+    let unknown: i64 = r.get(9);
     AccountSummary {
         id: r.get(0),
         account_number: r.get(1),
@@ -33,9 +35,15 @@ fn summary_from_row(r: &Row) -> AccountSummary {
         customer_id: r.get(4),
         customer_name: r.get(5),
         total_assets: Won::new(r.get(6)),
-        principal: Won::new(r.get(7)),
-        as_of: as_of.and_then(|d| d.parse().ok()),
+        principal: (unknown == 0).then(|| Won::new(r.get(7))),
+        principal_since: opt_date(r.get(10)),
+        as_of: opt_date(r.get(8)),
+        partial: Partial::from_parts(r.get(11), opt_date(r.get(12))),
     }
+}
+
+fn opt_date(d: Option<String>) -> Option<NaiveDate> {
+    d.and_then(|d| d.parse().ok())
 }
 
 fn overflow() -> StoreError {
@@ -43,7 +51,10 @@ fn overflow() -> StoreError {
 }
 
 const RUN_SELECT: &str = "SELECT id, business_date, status, started_at, duration_ms, files, \
-     rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated, error \
+     rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated, error, \
+     instruments_loaded, holdings_loaded, principals_loaded, prev_accounts, prev_holdings, \
+     prev_instruments, prev_principals, released_by, releases, source_dir, replaced_run, \
+     replace_added, replace_removed, replace_changed \
      FROM batch_runs";
 
 fn run_from_row(r: &Row) -> RunRecord {
@@ -53,11 +64,7 @@ fn run_from_row(r: &Row) -> RunRecord {
     RunRecord {
         id: r.get(0),
         business_date: date.parse().unwrap_or_default(),
-        status: if status == "committed" {
-            RunStatus::Committed
-        } else {
-            RunStatus::Failed
-        },
+        status: RunStatus::parse(&status),
         started_at: ts(r.get(3)),
         duration_ms: r.get(4),
         files: serde_json::from_str::<Vec<RunFile>>(&files).unwrap_or_default(),
@@ -66,10 +73,28 @@ fn run_from_row(r: &Row) -> RunRecord {
             rows_loaded: r.get::<_, i64>(7) as u64,
             rows_rejected: r.get::<_, i64>(8) as u64,
             warnings: r.get::<_, i64>(9) as u64,
+            instruments_loaded: r.get::<_, i64>(13) as u64,
+            holdings_loaded: r.get::<_, i64>(14) as u64,
+            principals_loaded: r.get::<_, i64>(15) as u64,
         },
         accounts_loaded: r.get::<_, i64>(10) as u64,
         accounts_deactivated: r.get::<_, i64>(11) as u64,
         error: r.get(12),
+        previous: r.get::<_, Option<i64>>(16).map(|accounts| GoodCounts {
+            accounts: accounts as u64,
+            holdings: r.get::<_, Option<i64>>(17).unwrap_or(0) as u64,
+            instruments: r.get::<_, Option<i64>>(18).unwrap_or(0) as u64,
+            principals: r.get::<_, Option<i64>>(19).unwrap_or(0) as u64,
+        }),
+        released_by: r.get(20),
+        releases: r.get(21),
+        source_dir: r.get(22),
+        replaced: r.get::<_, Option<i64>>(23).map(|replaced_run| ReplaceDiff {
+            replaced_run,
+            accounts_added: r.get::<_, Option<i64>>(24).unwrap_or(0) as u64,
+            accounts_removed: r.get::<_, Option<i64>>(25).unwrap_or(0) as u64,
+            accounts_changed: r.get::<_, Option<i64>>(26).unwrap_or(0) as u64,
+        }),
     }
 }
 
@@ -200,7 +225,8 @@ async fn upsert_names(
 struct Seen {
     id: AccountId,
     total: i64,
-    principal: i64,
+    /// Today's principal row, if the day has one.
+    principal: Option<i64>,
 }
 
 #[derive(Default)]
@@ -220,7 +246,6 @@ async fn upsert_chunk_accounts(
     tx: &Transaction<'_>,
     caches: &mut Caches,
     rows: &[HoldingRecord],
-    date: &str,
 ) -> StoreResult<()> {
     let mut new_customers: Vec<String> = Vec::new();
     let mut new_brokers: Vec<String> = Vec::new();
@@ -279,11 +304,11 @@ async fn upsert_chunk_accounts(
     // accounts are inserted now (invisible to others until the commit); loads are serialised.
     let inserted = tx
         .query(
-            "INSERT INTO accounts (account_number, customer_id, broker_id, name, status, as_of) \
-             SELECT n, c, b, nm, 'active', $5 FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], \
+            "INSERT INTO accounts (account_number, customer_id, broker_id, name, status) \
+             SELECT n, c, b, nm, 'active' FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::BIGINT[], \
              $4::TEXT[]) AS t(n, c, b, nm) ORDER BY n \
              ON CONFLICT (account_number) DO NOTHING RETURNING account_number, id",
-            &[&numbers, &custs, &brokers, &names, &date],
+            &[&numbers, &custs, &brokers, &names],
         )
         .await
         .map_err(map_err)?;
@@ -322,7 +347,7 @@ async fn upsert_chunk_accounts(
             Seen {
                 id,
                 total: 0,
-                principal: 0,
+                principal: None,
             },
         );
     }
@@ -337,12 +362,11 @@ async fn flush_holdings(
     caches: &mut Caches,
     instrument_ids: &HashMap<String, i64>,
     rows: Vec<HoldingRecord>,
-    date: &str,
 ) -> StoreResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    upsert_chunk_accounts(tx, caches, &rows, date).await?;
+    upsert_chunk_accounts(tx, caches, &rows).await?;
     let sink = tx
         .copy_in(
             "COPY holdings_next (account_id, instrument_id, quantity, price) FROM STDIN BINARY",
@@ -374,7 +398,97 @@ async fn flush_holdings(
     Ok(())
 }
 
+/// The deposits confirmed on or after the load's date (`$1`) of the account `account` (a column
+/// of the enclosing row): they are applied again after the load, so a value carried from before
+/// must not hold them already.
+fn later_deposits(account: &str) -> String {
+    format!(
+        "SELECT COALESCE(SUM(d.amount), 0) FROM deposits d WHERE d.account_id = {account} \
+         AND d.status = 'confirmed' AND d.confirmed_date >= $1"
+    )
+}
+
+/// What the streaming part of a load ended with.
+enum Streamed {
+    Loaded {
+        counts: RunCounts,
+        rejects: Vec<RejectRecord>,
+        warnings: Vec<WarningRecord>,
+    },
+    Held {
+        reason: String,
+        good: GoodCounts,
+        previous: GoodCounts,
+        counts: RunCounts,
+        rejects: Vec<RejectRecord>,
+        warnings: Vec<WarningRecord>,
+    },
+}
+
 impl PostgresStore {
+    async fn record_held(
+        &self,
+        load: &SnapshotLoad,
+        started: std::time::Instant,
+        held: Streamed,
+    ) -> StoreResult<RunRecord> {
+        let Streamed::Held {
+            reason,
+            good,
+            previous,
+            counts,
+            rejects,
+            warnings,
+        } = held
+        else {
+            return Err(StoreError::Internal("not a held run".into()));
+        };
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let files = serde_json::to_string(&load.files).unwrap_or_else(|_| "[]".into());
+        let run_id: RunId = tx
+            .query_one(
+                "INSERT INTO batch_runs (business_date, status, started_at, duration_ms, files, \
+                 rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, \
+                 accounts_deactivated, error, instruments_loaded, holdings_loaded, \
+                 principals_loaded, prev_accounts, prev_holdings, prev_instruments, \
+                 prev_principals, source_dir) VALUES ($1, 'held', $2, $3, $4, $5, $6, $7, $8, $9, \
+                 0, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id",
+                &[
+                    &date_key(load.business_date),
+                    &load.started_at.timestamp_millis(),
+                    &duration_ms,
+                    &files,
+                    &(counts.rows_read as i64),
+                    &(counts.rows_loaded as i64),
+                    &(counts.rows_rejected as i64),
+                    &(counts.warnings as i64),
+                    &(good.accounts as i64),
+                    &reason,
+                    &(good.instruments as i64),
+                    &(good.holdings as i64),
+                    &(good.principals as i64),
+                    &(previous.accounts as i64),
+                    &(previous.holdings as i64),
+                    &(previous.instruments as i64),
+                    &(previous.principals as i64),
+                    &load.source_dir,
+                ],
+            )
+            .await
+            .map_err(map_err)?
+            .get(0);
+        insert_findings(&tx, run_id, &rejects, &warnings).await?;
+        let record = run_from_row(
+            &tx.query_one(&format!("{RUN_SELECT} WHERE id = $1"), &[&run_id])
+                .await
+                .map_err(map_err)?,
+        );
+        tx.commit().await.map_err(map_err)?;
+        Ok(record)
+    }
+
     async fn load(&self, mut load: SnapshotLoad) -> StoreResult<RunRecord> {
         let started = std::time::Instant::now();
         let mut client = self.client().await?;
@@ -388,6 +502,59 @@ impl PostgresStore {
             .await
             .map_err(map_err)?;
         let date = date_key(load.business_date);
+        // This load's mark on the accounts it delivers: greater than any earlier load's (loads
+        // are serialised), so a same-date replacement can tell its accounts apart.
+        let seq: i64 = tx
+            .query_one("SELECT COALESCE(MAX(id), 0) + 1 FROM batch_runs", &[])
+            .await
+            .map_err(map_err)?
+            .get(0);
+        if let Some(held) = load.release_of {
+            let row = tx
+                .query_opt(
+                    "SELECT status, business_date, released_by FROM batch_runs WHERE id = $1 \
+                     FOR UPDATE",
+                    &[&held],
+                )
+                .await
+                .map_err(map_err)?
+                .ok_or(StoreError::NotFound)?;
+            let status: String = row.get(0);
+            let held_date: String = row.get(1);
+            let newer: bool = tx
+                .query_one(
+                    "SELECT EXISTS(SELECT 1 FROM batch_runs WHERE business_date = $1 \
+                     AND status = 'committed' AND id > $2)",
+                    &[&held_date, &held],
+                )
+                .await
+                .map_err(map_err)?
+                .get(0);
+            ginkgo_store::load::release_refusal(&status, row.get(2), newer)?;
+        }
+        let previous = tx
+            .query_opt(
+                "SELECT accounts_loaded, holdings_loaded, instruments_loaded, principals_loaded \
+                 FROM batch_runs WHERE status = 'committed' ORDER BY id DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map_err(map_err)?
+            .map(|r| GoodCounts {
+                accounts: r.get::<_, i64>(0) as u64,
+                holdings: r.get::<_, i64>(1) as u64,
+                instruments: r.get::<_, i64>(2) as u64,
+                principals: r.get::<_, i64>(3) as u64,
+            });
+        let replaced: Option<RunId> = tx
+            .query_opt(
+                "SELECT id FROM batch_runs WHERE business_date = $1 AND status = 'committed' \
+                 ORDER BY id DESC LIMIT 1",
+                &[&date],
+            )
+            .await
+            .map_err(map_err)?
+            .map(|r| r.get(0));
 
         let mut instrument_ids: HashMap<String, i64> = HashMap::new();
         let groups: Vec<String> = load
@@ -425,17 +592,20 @@ impl PostgresStore {
         tx.batch_execute(
             "DROP TABLE IF EXISTS holdings_next;
              CREATE TABLE holdings_next (account_id BIGINT NOT NULL, instrument_id BIGINT NOT NULL,
-                 quantity BIGINT NOT NULL, price BIGINT NOT NULL);
+                 quantity BIGINT NOT NULL, price BIGINT NOT NULL, stale_since TEXT);
              CREATE TEMP TABLE accounts_next (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL,
-                 broker_id BIGINT NOT NULL, name TEXT NOT NULL, principal BIGINT NOT NULL DEFAULT 0,
-                 total_assets BIGINT NOT NULL DEFAULT 0) ON COMMIT DROP;",
+                 broker_id BIGINT NOT NULL, name TEXT NOT NULL, principal BIGINT,
+                 total_assets BIGINT NOT NULL DEFAULT 0,
+                 partial_rows BIGINT NOT NULL DEFAULT 0) ON COMMIT DROP;",
         )
         .await
         .map_err(map_err)?;
 
         let mut caches = Caches::default();
+        let mut unseen_principal_numbers: Vec<String> = Vec::new();
+        let mut unseen_principal_values: Vec<i64> = Vec::new();
         let mut pending: Vec<HoldingRecord> = Vec::with_capacity(FLUSH_ROWS + 4_096);
-        let (counts, rejects, warnings) = loop {
+        let streamed = loop {
             let Some(msg) = load.holdings.recv().await else {
                 return Err(StoreError::Rejected(
                     "the snapshot reader stopped before finishing".into(),
@@ -446,7 +616,7 @@ impl PostgresStore {
                     pending.extend(rows);
                     if pending.len() >= FLUSH_ROWS {
                         let rows = std::mem::take(&mut pending);
-                        flush_holdings(&tx, &mut caches, &instrument_ids, rows, &date).await?;
+                        flush_holdings(&tx, &mut caches, &instrument_ids, rows).await?;
                     }
                 }
                 LoadMessage::Finished {
@@ -456,17 +626,64 @@ impl PostgresStore {
                     warnings,
                 } => {
                     let rows = std::mem::take(&mut pending);
-                    flush_holdings(&tx, &mut caches, &instrument_ids, rows, &date).await?;
+                    flush_holdings(&tx, &mut caches, &instrument_ids, rows).await?;
+                    let good = GoodCounts {
+                        accounts: caches.accounts.len() as u64,
+                        holdings: counts.holdings_loaded,
+                        instruments: load.instruments.len() as u64,
+                        principals: principals.len() as u64,
+                    };
+                    let hold = match (load.hold_below_percent, previous) {
+                        (Some(percent), Some(previous)) => good
+                            .implausible(&previous, percent)
+                            .map(|reason| (reason, previous)),
+                        _ => None,
+                    };
+                    if let Some((reason, previous)) = hold {
+                        break Streamed::Held {
+                            reason,
+                            good,
+                            previous,
+                            counts,
+                            rejects,
+                            warnings,
+                        };
+                    }
                     for p in principals {
-                        if let Some(acc) = caches.accounts.get_mut(&p.account_number.packed()) {
-                            acc.principal = p.principal.get();
+                        match caches.accounts.get_mut(&p.account_number.packed()) {
+                            Some(acc) => acc.principal = Some(p.principal.get()),
+                            // Kept for an account whose every holding row was rejected.
+                            None => {
+                                unseen_principal_numbers
+                                    .push(p.account_number.as_str().to_string());
+                                unseen_principal_values.push(p.principal.get());
+                            }
                         }
                     }
-                    break (counts, rejects, warnings);
+                    break Streamed::Loaded {
+                        counts,
+                        rejects,
+                        warnings,
+                    };
                 }
                 LoadMessage::Aborted(reason) => return Err(StoreError::Rejected(reason)),
             }
         };
+        let (counts, rejects, warnings) = match streamed {
+            Streamed::Loaded {
+                counts,
+                rejects,
+                warnings,
+            } => (counts, rejects, warnings),
+            held @ Streamed::Held { .. } => {
+                // Nothing of the delivery stays: the transaction rolls back, the held run is
+                // recorded on its own.
+                tx.rollback().await.map_err(map_err)?;
+                drop(client);
+                return self.record_held(&load, started, held).await;
+            }
+        };
+        let mut effects = RejectEffects::of(&rejects);
 
         // Still nothing a reader or a deposit waits for: the new holdings' index, and each
         // account's figures into the staging table.
@@ -477,12 +694,20 @@ impl PostgresStore {
         for chunk in entries.chunks(10_000) {
             let ids: Vec<i64> = chunk.iter().map(|(_, s)| s.id).collect();
             let totals: Vec<i64> = chunk.iter().map(|(_, s)| s.total).collect();
-            let princ: Vec<i64> = chunk.iter().map(|(_, s)| s.principal).collect();
+            let mut princ: Vec<Option<i64>> = Vec::with_capacity(chunk.len());
+            let mut partial: Vec<i64> = Vec::with_capacity(chunk.len());
+            for (key, s) in chunk {
+                let named = effects.per_account.remove(*key).map_or(0, |(_, n)| n);
+                let (p, extra) = effects.principal(key, s.principal);
+                princ.push(p);
+                partial.push(i64::from(named + extra));
+            }
             tx.execute(
-                "UPDATE accounts_next a SET principal = t.p, total_assets = t.t \
-                 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[]) AS t(id, p, t) \
-                 WHERE a.id = t.id",
-                &[&ids, &princ, &totals],
+                "UPDATE accounts_next a SET principal = t.p, total_assets = t.t, \
+                 partial_rows = t.r \
+                 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[]) \
+                 AS t(id, p, t, r) WHERE a.id = t.id",
+                &[&ids, &princ, &totals, &partial],
             )
             .await
             .map_err(map_err)?;
@@ -490,17 +715,116 @@ impl PostgresStore {
         tx.batch_execute("ANALYZE accounts_next")
             .await
             .map_err(map_err)?;
+        let (carry_numbers, carry_isins): (Vec<String>, Vec<String>) =
+            effects.carry.iter().cloned().unzip();
+        let (unseen_numbers, unseen_counts): (Vec<String>, Vec<i64>) = effects
+            .per_account
+            .values()
+            .map(|(n, c)| (n.clone(), i64::from(*c)))
+            .unzip();
+        drop(effects);
 
         // The final step: wait for the deposits in flight, hold off new ones, then make the day
         // current — every account written once, the holdings swapped, later deposits re-applied.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HOLDINGS_LOCK])
             .await
             .map_err(map_err)?;
+        let cash_id = *instrument_ids
+            .get("CASH")
+            .ok_or_else(|| StoreError::Internal("no CASH instrument".into()))?;
+        // Last known good: the current line of each rejected (account, instrument) the day did
+        // not deliver, with the date it is from; a carried cash line without the deposits that
+        // are applied again below (never counted twice).
         tx.execute(
-            "UPDATE accounts a SET customer_id = n.customer_id, broker_id = n.broker_id, \
-             name = n.name, status = 'active', as_of = $1, principal = n.principal, \
-             total_assets = n.total_assets FROM accounts_next n WHERE a.id = n.id",
-            &[&date],
+            "CREATE TEMP TABLE carried ON COMMIT DROP AS \
+             SELECT h.account_id, h.instrument_id, h.quantity, h.price, \
+                    COALESCE(h.stale_since, a.as_of) AS stale_since \
+             FROM (SELECT DISTINCT * FROM UNNEST($1::TEXT[], $2::TEXT[]) AS k(n, isin)) k \
+             JOIN accounts a ON a.account_number = k.n \
+             JOIN instruments i ON i.isin = k.isin \
+             JOIN holdings h ON h.account_id = a.id AND h.instrument_id = i.id \
+             WHERE a.status = 'active' AND a.as_of IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM holdings_next n WHERE n.account_id = h.account_id \
+              AND n.instrument_id = h.instrument_id)",
+            &[&carry_numbers, &carry_isins],
+        )
+        .await
+        .map_err(map_err)?;
+        // Looked up per partial account below.
+        tx.batch_execute("CREATE INDEX ON carried(account_id); ANALYZE carried")
+            .await
+            .map_err(map_err)?;
+        tx.execute(
+            &format!(
+                "UPDATE carried SET price = price - ({}) WHERE quantity = 1 AND instrument_id = $2",
+                later_deposits("carried.account_id")
+            ),
+            &[&date, &cash_id],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.execute(
+            "INSERT INTO holdings_next (account_id, instrument_id, quantity, price, stale_since) \
+             SELECT account_id, instrument_id, quantity, price, stale_since FROM carried",
+            &[],
+        )
+        .await
+        .map_err(map_err)?;
+        // Accounts every row of which was rejected but that keep carried lines: current, with
+        // today's principal row if there is one (else the earlier principal, marked) and
+        // today's rejects counted.
+        tx.execute(
+            "INSERT INTO accounts_next (id, customer_id, broker_id, name, principal, \
+             total_assets, partial_rows) \
+             SELECT a.id, a.customer_id, a.broker_id, a.name, \
+             (SELECT p.v FROM UNNEST($3::TEXT[], $4::BIGINT[]) AS p(n, v) \
+              WHERE p.n = a.account_number LIMIT 1), 0, COALESCE(u.n, 0) \
+             FROM accounts a LEFT JOIN (SELECT n AS number, SUM(c) AS n \
+                 FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS t(n, c) GROUP BY n) u \
+                 ON u.number = a.account_number \
+             WHERE a.id IN (SELECT account_id FROM carried) ON CONFLICT (id) DO NOTHING",
+            &[
+                &unseen_numbers,
+                &unseen_counts,
+                &unseen_principal_numbers,
+                &unseen_principal_values,
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.execute(
+            "UPDATE accounts_next n SET total_assets = n.total_assets + c.s \
+             FROM (SELECT account_id, SUM(price * quantity) AS s FROM carried \
+                   GROUP BY account_id) c WHERE n.id = c.account_id",
+            &[],
+        )
+        .await
+        .map_err(map_err)?;
+        // Unknown principal: rejected today with no earlier value (a new account, or one whose
+        // principal was already unknown). Expressions read the row as it was.
+        tx.execute(
+            &format!(
+                "UPDATE accounts a SET customer_id = n.customer_id, broker_id = n.broker_id, \
+                 name = n.name, status = 'active', as_of = $1, load_seq = $2, \
+                 principal = COALESCE(n.principal, a.principal - ({later})), \
+                 principal_unknown = CASE WHEN n.principal IS NOT NULL THEN 0 \
+                     WHEN a.as_of IS NULL OR a.principal_unknown <> 0 THEN 1 ELSE 0 END, \
+                 principal_since = CASE WHEN n.principal IS NOT NULL THEN NULL \
+                     WHEN a.as_of IS NULL OR a.principal_unknown <> 0 THEN NULL \
+                     ELSE COALESCE(a.principal_since, a.as_of) END, \
+                 partial_rows = n.partial_rows, partial_since = NULL, \
+                 total_assets = n.total_assets FROM accounts_next n WHERE a.id = n.id",
+                later = later_deposits("a.id")
+            ),
+            &[&date, &seq],
+        )
+        .await
+        .map_err(map_err)?;
+        tx.execute(
+            "UPDATE accounts a SET partial_since = LEAST((SELECT MIN(c.stale_since) \
+             FROM carried c WHERE c.account_id = a.id), a.principal_since) \
+             WHERE a.partial_rows <> 0 AND a.load_seq = $1",
+            &[&seq],
         )
         .await
         .map_err(map_err)?;
@@ -511,11 +835,13 @@ impl PostgresStore {
         )
         .await
         .map_err(map_err)?;
+        // Accounts missing from today's delivery (a replaced delivery of the same date
+        // included): inactive, no holdings, history kept.
         let deactivated = tx
             .execute(
-                "UPDATE accounts SET status = 'inactive', total_assets = 0 \
-                 WHERE as_of IS NULL OR as_of <> $1",
-                &[&date],
+                "UPDATE accounts SET status = 'inactive', total_assets = 0, partial_rows = 0, \
+                 partial_since = NULL WHERE status = 'active' AND load_seq IS DISTINCT FROM $1",
+                &[&seq],
             )
             .await
             .map_err(map_err)?;
@@ -527,15 +853,12 @@ impl PostgresStore {
             "CREATE TEMP TABLE later_deposits ON COMMIT DROP AS \
              SELECT d.account_id, SUM(d.amount) AS amount FROM deposits d \
              JOIN accounts a ON a.id = d.account_id \
-             WHERE d.status = 'confirmed' AND d.confirmed_date >= $1 AND a.as_of = $1 \
+             WHERE d.status = 'confirmed' AND d.confirmed_date >= $1 AND a.load_seq = $2 \
              GROUP BY d.account_id",
-            &[&date],
+            &[&date, &seq],
         )
         .await
         .map_err(map_err)?;
-        let cash_id = *instrument_ids
-            .get("CASH")
-            .ok_or_else(|| StoreError::Internal("no CASH instrument".into()))?;
         tx.execute(
             "UPDATE holdings h SET price = h.price + l.amount FROM later_deposits l \
              WHERE h.account_id = l.account_id AND h.instrument_id = $1 AND h.quantity = 1",
@@ -560,15 +883,58 @@ impl PostgresStore {
         )
         .await
         .map_err(map_err)?;
+        // A delivery for a date already loaded replaces that day's history completely.
+        if replaced.is_some() {
+            tx.execute(
+                "CREATE TEMP TABLE replaced_day ON COMMIT DROP AS SELECT account_id, \
+                 total_assets, principal, principal_unknown FROM account_history WHERE date = $1",
+                &[&date],
+            )
+            .await
+            .map_err(map_err)?;
+            tx.execute("DELETE FROM account_history WHERE date = $1", &[&date])
+                .await
+                .map_err(map_err)?;
+        }
         tx.execute(
-            "INSERT INTO account_history (account_id, date, total_assets, principal) \
-             SELECT id, as_of, total_assets, principal FROM accounts WHERE as_of = $1 \
+            "INSERT INTO account_history (account_id, date, total_assets, principal, \
+             principal_unknown, partial_rows, partial_since) \
+             SELECT id, as_of, total_assets, principal, principal_unknown, partial_rows, \
+             partial_since FROM accounts WHERE load_seq = $1 \
              ON CONFLICT (account_id, date) DO UPDATE SET total_assets = excluded.total_assets, \
-             principal = excluded.principal",
-            &[&date],
+             principal = excluded.principal, principal_unknown = excluded.principal_unknown, \
+             partial_rows = excluded.partial_rows, partial_since = excluded.partial_since",
+            &[&seq],
         )
         .await
         .map_err(map_err)?;
+        let diff = match replaced {
+            None => None,
+            Some(replaced_run) => {
+                let r = tx
+                    .query_one(
+                        "SELECT \
+                         (SELECT COUNT(*) FROM account_history h WHERE h.date = $1 AND NOT EXISTS \
+                             (SELECT 1 FROM replaced_day r WHERE r.account_id = h.account_id)), \
+                         (SELECT COUNT(*) FROM replaced_day r WHERE NOT EXISTS \
+                             (SELECT 1 FROM account_history h WHERE h.account_id = r.account_id \
+                              AND h.date = $1)), \
+                         (SELECT COUNT(*) FROM replaced_day r JOIN account_history h \
+                             ON h.account_id = r.account_id AND h.date = $1 \
+                             WHERE h.total_assets <> r.total_assets OR h.principal <> r.principal \
+                             OR h.principal_unknown <> r.principal_unknown)",
+                        &[&date],
+                    )
+                    .await
+                    .map_err(map_err)?;
+                Some(ReplaceDiff {
+                    replaced_run,
+                    accounts_added: r.get::<_, i64>(0) as u64,
+                    accounts_removed: r.get::<_, i64>(1) as u64,
+                    accounts_changed: r.get::<_, i64>(2) as u64,
+                })
+            }
+        };
 
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let files = serde_json::to_string(&load.files).unwrap_or_else(|_| "[]".into());
@@ -576,8 +942,10 @@ impl PostgresStore {
             .query_one(
                 "INSERT INTO batch_runs (business_date, status, started_at, duration_ms, files, \
                  rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, \
-                 accounts_deactivated) VALUES ($1, 'committed', $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 RETURNING id",
+                 accounts_deactivated, instruments_loaded, holdings_loaded, principals_loaded, \
+                 releases, source_dir, replaced_run, replace_added, replace_removed, \
+                 replace_changed) VALUES ($1, 'committed', $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                 $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
                 &[
                     &date,
                     &load.started_at.timestamp_millis(),
@@ -589,11 +957,28 @@ impl PostgresStore {
                     &(counts.warnings as i64),
                     &(caches.accounts.len() as i64),
                     &(deactivated as i64),
+                    &(load.instruments.len() as i64),
+                    &(counts.holdings_loaded as i64),
+                    &(counts.principals_loaded as i64),
+                    &load.release_of,
+                    &load.source_dir,
+                    &diff.map(|d| d.replaced_run),
+                    &diff.map(|d| d.accounts_added as i64),
+                    &diff.map(|d| d.accounts_removed as i64),
+                    &diff.map(|d| d.accounts_changed as i64),
                 ],
             )
             .await
             .map_err(map_err)?
             .get(0);
+        if let Some(held) = load.release_of {
+            tx.execute(
+                "UPDATE batch_runs SET released_by = $1 WHERE id = $2",
+                &[&run_id, &held],
+            )
+            .await
+            .map_err(map_err)?;
+        }
         insert_findings(&tx, run_id, &rejects, &warnings).await?;
         let record = run_from_row(
             &tx.query_one(&format!("{RUN_SELECT} WHERE id = $1"), &[&run_id])
@@ -624,7 +1009,11 @@ async fn insert_findings(
     let mut col: Vec<Option<String>> = Vec::new();
     let mut value: Vec<Option<String>> = Vec::new();
     let mut message = Vec::new();
+    let mut account: Vec<Option<String>> = Vec::new();
+    let mut isin: Vec<Option<String>> = Vec::new();
     for r in rejects {
+        account.push(r.account_number.as_deref().map(str::to_string));
+        isin.push(r.isin.as_deref().map(str::to_string));
         seq.push(seq.len() as i64 + 1);
         kind.push("reject");
         file.push(r.file.as_str());
@@ -634,6 +1023,8 @@ async fn insert_findings(
         message.push(r.reason.clone());
     }
     for w in warnings {
+        account.push(None);
+        isin.push(None);
         seq.push(seq.len() as i64 + 1);
         kind.push("warning");
         file.push(w.file.as_str());
@@ -645,9 +1036,10 @@ async fn insert_findings(
     for start in (0..seq.len()).step_by(10_000) {
         let end = (start + 10_000).min(seq.len());
         tx.execute(
-            "INSERT INTO batch_findings (run_id, seq, kind, file, line, col, value, message) \
+            "INSERT INTO batch_findings (run_id, seq, kind, file, line, col, value, message, \
+             account_number, isin) \
              SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], \
-             $6::TEXT[], $7::TEXT[], $8::TEXT[])",
+             $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[])",
             &[
                 &run_id,
                 &&seq[start..end],
@@ -657,6 +1049,8 @@ async fn insert_findings(
                 &&col[start..end],
                 &&value[start..end],
                 &&message[start..end],
+                &&account[start..end],
+                &&isin[start..end],
             ],
         )
         .await
@@ -711,7 +1105,7 @@ impl InvestmentStore for PostgresStore {
         }
         let rows = c
             .query(
-                "SELECT i.isin, i.name, g.name, h.price, h.quantity \
+                "SELECT i.isin, i.name, g.name, h.price, h.quantity, h.stale_since \
                  FROM holdings h JOIN instruments i ON i.id = h.instrument_id \
                  JOIN asset_groups g ON g.id = i.asset_group_id \
                  WHERE h.account_id = $1 AND ($2 OR h.quantity <> 0) \
@@ -732,6 +1126,7 @@ impl InvestmentStore for PostgresStore {
                     price: Won::new(price),
                     quantity,
                     valuation: Won::new(price.saturating_mul(quantity)),
+                    stale_since: opt_date(r.get(5)),
                 }
             })
             .collect())
@@ -752,8 +1147,9 @@ impl InvestmentStore for PostgresStore {
         }
         let rows = c
             .query(
-                "SELECT h.date, SUM(h.total_assets)::BIGINT, SUM(h.principal)::BIGINT \
-                 FROM account_history h JOIN accounts a ON a.id = h.account_id \
+                "SELECT h.date, SUM(h.total_assets)::BIGINT, SUM(h.principal)::BIGINT, \
+                 MAX(h.principal_unknown)::BIGINT, SUM(h.partial_rows)::BIGINT, \
+                 MIN(h.partial_since) FROM account_history h JOIN accounts a ON a.id = h.account_id \
                  WHERE ($1::BIGINT IS NULL OR a.customer_id = $1) \
                  AND ($2::BIGINT IS NULL OR a.id = $2) \
                  AND ($3::TEXT IS NULL OR h.date >= $3) AND ($4::TEXT IS NULL OR h.date <= $4) \
@@ -771,10 +1167,12 @@ impl InvestmentStore for PostgresStore {
             .iter()
             .map(|r| {
                 let d: String = r.get(0);
+                let unknown: i64 = r.get(3);
                 HistoryPoint {
                     date: d.parse().unwrap_or_default(),
                     total_assets: Won::new(r.get(1)),
-                    principal: Won::new(r.get(2)),
+                    principal: (unknown == 0).then(|| Won::new(r.get(2))),
+                    partial: Partial::from_parts(r.get(4), opt_date(r.get(5))),
                 }
             })
             .collect())
@@ -809,6 +1207,52 @@ impl InvestmentStore for PostgresStore {
             .await
             .map_err(map_err)?;
         Ok(run_from_row(&row))
+    }
+
+    async fn stale_accounts(&self, limit: u32) -> StoreResult<Vec<StaleAccount>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "{SUMMARY_SELECT} WHERE a.status = 'active' AND a.partial_rows <> 0 \
+                     ORDER BY a.account_number LIMIT $1"
+                ),
+                &[&i64::from(limit)],
+            )
+            .await
+            .map_err(map_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let account = summary_from_row(row);
+            let lines = c
+                .query(
+                    "SELECT i.isin, i.name, g.name, h.price, h.quantity, h.stale_since \
+                     FROM holdings h JOIN instruments i ON i.id = h.instrument_id \
+                     JOIN asset_groups g ON g.id = i.asset_group_id \
+                     WHERE h.account_id = $1 AND h.stale_since IS NOT NULL ORDER BY i.isin",
+                    &[&account.id],
+                )
+                .await
+                .map_err(map_err)?;
+            let holdings = lines
+                .iter()
+                .map(|r| {
+                    let price: i64 = r.get(3);
+                    let quantity: i64 = r.get(4);
+                    HoldingLine {
+                        isin: r.get(0),
+                        instrument_name: r.get(1),
+                        asset_group: r.get(2),
+                        price: Won::new(price),
+                        quantity,
+                        valuation: Won::new(price.saturating_mul(quantity)),
+                        stale_since: opt_date(r.get(5)),
+                    }
+                })
+                .collect();
+            out.push(StaleAccount { account, holdings });
+        }
+        Ok(out)
     }
 
     async fn runs(&self, limit: u32) -> StoreResult<Vec<RunRecord>> {
@@ -847,8 +1291,8 @@ impl InvestmentStore for PostgresStore {
         }
         let rows = c
             .query(
-                "SELECT kind, file, line, col, value, message FROM batch_findings \
-                 WHERE run_id = $1 ORDER BY seq",
+                "SELECT kind, file, line, col, value, message, account_number, isin \
+                 FROM batch_findings WHERE run_id = $1 ORDER BY seq",
                 &[&id],
             )
             .await
@@ -868,6 +1312,8 @@ impl InvestmentStore for PostgresStore {
                     column: r.get(3),
                     value: r.get(4),
                     reason: r.get(5),
+                    account_number: r.get::<_, Option<String>>(6).map(Into::into),
+                    isin: r.get::<_, Option<String>>(7).map(Into::into),
                 });
             } else {
                 findings.warnings.push(WarningRecord {

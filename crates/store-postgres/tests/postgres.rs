@@ -61,6 +61,7 @@ async fn migrations_apply_once() {
             "0003_bank",
             "0004_bank_sync_runs",
             "0005_bank_status",
+            "0006_last_known_good",
             "0007_insight_overrides"
         ]
     );

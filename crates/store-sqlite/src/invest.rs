@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use ginkgo_domain::snapshot::{RejectRecord, SnapshotFile, WarningRecord};
 use ginkgo_domain::{AccountNumber, Signature, Won};
+use ginkgo_store::load::RejectEffects;
 use ginkgo_store::{
     AccountId, AccountSummary, ConfirmOutcome, Deposit, DepositAttempt, DepositRefusal,
-    DepositStatus, FailedRun, HistoryPoint, HoldingLine, InvestmentStore, LoadMessage, NewDeposit,
-    RunCounts, RunFile, RunFindings, RunId, RunRecord, RunStatus, Scope, SnapshotLoad, StoreError,
-    StoreResult, UserId, date_key,
+    DepositStatus, FailedRun, GoodCounts, HistoryPoint, HoldingLine, InvestmentStore, LoadMessage,
+    NewDeposit, Partial, ReplaceDiff, RunCounts, RunFile, RunFindings, RunId, RunRecord, RunStatus,
+    Scope, SnapshotLoad, StaleAccount, StoreError, StoreResult, UserId, date_key,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
@@ -17,11 +18,12 @@ use crate::auth::ts;
 use crate::conn::map_err;
 
 const SUMMARY_SELECT: &str = "SELECT a.id, a.account_number, a.name, b.name, a.customer_id, \
-     c.name, a.total_assets, a.principal, a.as_of \
+     c.name, a.total_assets, a.principal, a.as_of, a.principal_unknown, a.principal_since, \
+     a.partial_rows, a.partial_since \
      FROM accounts a JOIN brokers b ON b.id = a.broker_id JOIN customers c ON c.id = a.customer_id";
 
 fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<AccountSummary> {
-    let as_of: Option<String> = r.get(8)?;
+    let unknown: i64 = r.get(9)?;
     Ok(AccountSummary {
         id: r.get(0)?,
         account_number: r.get(1)?,
@@ -30,9 +32,15 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<AccountSummary> {
         customer_id: r.get(4)?,
         customer_name: r.get(5)?,
         total_assets: Won::new(r.get(6)?),
-        principal: Won::new(r.get(7)?),
-        as_of: as_of.and_then(|d| d.parse().ok()),
+        principal: (unknown == 0).then(|| Won::new(r.get(7).unwrap_or(0))),
+        principal_since: opt_date(r.get(10)?),
+        as_of: opt_date(r.get(8)?),
+        partial: Partial::from_parts(r.get(11)?, opt_date(r.get(12)?)),
     })
+}
+
+fn opt_date(d: Option<String>) -> Option<NaiveDate> {
+    d.and_then(|d| d.parse().ok())
 }
 
 fn file_text(f: SnapshotFile) -> &'static str {
@@ -69,11 +77,7 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
         id: r.get(0)?,
         business_date: date.parse().unwrap_or_default(),
-        status: if status == "committed" {
-            RunStatus::Committed
-        } else {
-            RunStatus::Failed
-        },
+        status: RunStatus::parse(&status),
         started_at: ts(r.get(3)?),
         duration_ms: r.get(4)?,
         files: serde_json::from_str::<Vec<RunFile>>(&files).unwrap_or_default(),
@@ -82,15 +86,42 @@ fn run_from_row(r: &Row<'_>) -> rusqlite::Result<RunRecord> {
             rows_loaded: r.get::<_, i64>(7)? as u64,
             rows_rejected: r.get::<_, i64>(8)? as u64,
             warnings: r.get::<_, i64>(9)? as u64,
+            instruments_loaded: r.get::<_, i64>(13)? as u64,
+            holdings_loaded: r.get::<_, i64>(14)? as u64,
+            principals_loaded: r.get::<_, i64>(15)? as u64,
         },
         accounts_loaded: r.get::<_, i64>(10)? as u64,
         accounts_deactivated: r.get::<_, i64>(11)? as u64,
         error: r.get(12)?,
+        previous: match r.get::<_, Option<i64>>(16)? {
+            Some(accounts) => Some(GoodCounts {
+                accounts: accounts as u64,
+                holdings: r.get::<_, Option<i64>>(17)?.unwrap_or(0) as u64,
+                instruments: r.get::<_, Option<i64>>(18)?.unwrap_or(0) as u64,
+                principals: r.get::<_, Option<i64>>(19)?.unwrap_or(0) as u64,
+            }),
+            None => None,
+        },
+        released_by: r.get(20)?,
+        releases: r.get(21)?,
+        source_dir: r.get(22)?,
+        replaced: match r.get::<_, Option<i64>>(23)? {
+            Some(replaced_run) => Some(ReplaceDiff {
+                replaced_run,
+                accounts_added: r.get::<_, Option<i64>>(24)?.unwrap_or(0) as u64,
+                accounts_removed: r.get::<_, Option<i64>>(25)?.unwrap_or(0) as u64,
+                accounts_changed: r.get::<_, Option<i64>>(26)?.unwrap_or(0) as u64,
+            }),
+            None => None,
+        },
     })
 }
 
 const RUN_SELECT: &str = "SELECT id, business_date, status, started_at, duration_ms, files, \
-     rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated, error \
+     rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated, error, \
+     instruments_loaded, holdings_loaded, principals_loaded, prev_accounts, prev_holdings, \
+     prev_instruments, prev_principals, released_by, releases, source_dir, replaced_run, \
+     replace_added, replace_removed, replace_changed \
      FROM batch_runs";
 
 fn deposit_from_row(r: &Row<'_>) -> rusqlite::Result<Deposit> {
@@ -178,7 +209,8 @@ fn upsert_named(tx: &Transaction<'_>, table: &str, name: &str) -> StoreResult<i6
 struct SeenAccount {
     id: AccountId,
     total: i64,
-    principal: i64,
+    /// Today's principal row, if the day has one.
+    principal: Option<i64>,
 }
 
 /// Customer ids remembered while loading; bounded so a day of a million customers does not keep
@@ -197,12 +229,166 @@ fn load_blocking(c: &mut Connection, load: SnapshotLoad) -> StoreResult<RunRecor
 /// Page cache during a load, in KiB.
 const LOAD_CACHE_KIB: i64 = 48 * 1024;
 
+/// The last committed run's good rows (`None` before the first run ever).
+fn previous_good(tx: &Transaction<'_>) -> StoreResult<Option<GoodCounts>> {
+    tx.query_row(
+        "SELECT accounts_loaded, holdings_loaded, instruments_loaded, principals_loaded \
+         FROM batch_runs WHERE status = 'committed' ORDER BY id DESC LIMIT 1",
+        [],
+        |r| {
+            Ok(GoodCounts {
+                accounts: r.get::<_, i64>(0)? as u64,
+                holdings: r.get::<_, i64>(1)? as u64,
+                instruments: r.get::<_, i64>(2)? as u64,
+                principals: r.get::<_, i64>(3)? as u64,
+            })
+        },
+    )
+    .optional()
+    .map_err(map_err)
+}
+
+/// Refuses to release `held` unless it is a held run not yet released and no delivery for its
+/// date committed after it.
+fn check_release(tx: &Transaction<'_>, held: RunId) -> StoreResult<()> {
+    let row: Option<(String, String, Option<i64>)> = tx
+        .query_row(
+            "SELECT status, business_date, released_by FROM batch_runs WHERE id = ?1",
+            [held],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(map_err)?;
+    let Some((status, date, released_by)) = row else {
+        return Err(StoreError::NotFound);
+    };
+    let newer: bool = tx
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM batch_runs WHERE business_date = ?1 \
+             AND status = 'committed' AND id > ?2)",
+            params![date, held],
+            |r| r.get(0),
+        )
+        .map_err(map_err)?;
+    ginkgo_store::load::release_refusal(&status, released_by, newer)
+}
+
+/// The deposits confirmed on or after the load's date (`?1`) of the account `account` (a
+/// column of the enclosing row): they are applied again after the load, so a value carried from
+/// before must not hold them already.
+fn later_deposits(account: &str) -> String {
+    format!(
+        "SELECT COALESCE(SUM(d.amount), 0) FROM deposits d WHERE d.account_id = {account} \
+         AND d.status = 'confirmed' AND d.confirmed_date >= ?1"
+    )
+}
+
+/// What the streaming part of a load ended with.
+enum Streamed {
+    Loaded {
+        counts: RunCounts,
+        rejects: Vec<RejectRecord>,
+        warnings: Vec<WarningRecord>,
+    },
+    Held {
+        reason: String,
+        good: GoodCounts,
+        previous: GoodCounts,
+        counts: RunCounts,
+        rejects: Vec<RejectRecord>,
+        warnings: Vec<WarningRecord>,
+    },
+}
+
+fn record_held(
+    c: &mut Connection,
+    load: &SnapshotLoad,
+    started: std::time::Instant,
+    held: Streamed,
+) -> StoreResult<RunRecord> {
+    let Streamed::Held {
+        reason,
+        good,
+        previous,
+        counts,
+        rejects,
+        warnings,
+    } = held
+    else {
+        return Err(StoreError::Internal("not a held run".into()));
+    };
+    let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let files = serde_json::to_string(&load.files).unwrap_or_else(|_| "[]".into());
+    let tx = c.transaction().map_err(map_err)?;
+    let run_id: RunId = tx
+        .query_row(
+            "INSERT INTO batch_runs (business_date, status, started_at, duration_ms, files, \
+             rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated, \
+             error, instruments_loaded, holdings_loaded, principals_loaded, prev_accounts, \
+             prev_holdings, prev_instruments, prev_principals, source_dir) \
+             VALUES (?1, 'held', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10, ?11, ?12, ?13, ?14, ?15, \
+             ?16, ?17, ?18) RETURNING id",
+            params![
+                date_key(load.business_date),
+                load.started_at.timestamp_millis(),
+                duration_ms,
+                files,
+                counts.rows_read as i64,
+                counts.rows_loaded as i64,
+                counts.rows_rejected as i64,
+                counts.warnings as i64,
+                good.accounts as i64,
+                reason,
+                good.instruments as i64,
+                good.holdings as i64,
+                good.principals as i64,
+                previous.accounts as i64,
+                previous.holdings as i64,
+                previous.instruments as i64,
+                previous.principals as i64,
+                load.source_dir,
+            ],
+            |r| r.get(0),
+        )
+        .map_err(map_err)?;
+    insert_findings(&tx, run_id, &rejects, &warnings)?;
+    let record = tx
+        .query_row(
+            &format!("{RUN_SELECT} WHERE id = ?1"),
+            [run_id],
+            run_from_row,
+        )
+        .map_err(map_err)?;
+    tx.commit().map_err(map_err)?;
+    Ok(record)
+}
+
 fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResult<RunRecord> {
     let started = std::time::Instant::now();
     let tx = c
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(map_err)?;
     let date = date_key(load.business_date);
+    // This load's mark on the accounts it delivers: greater than any earlier load's (loads
+    // are serialised by the writer), so a same-date replacement can tell its accounts apart.
+    let seq: i64 = tx
+        .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM batch_runs", [], |r| {
+            r.get(0)
+        })
+        .map_err(map_err)?;
+    if let Some(held) = load.release_of {
+        check_release(&tx, held)?;
+    }
+    let previous = previous_good(&tx)?;
+    let replaced: Option<RunId> = tx
+        .query_row(
+            "SELECT id FROM batch_runs WHERE business_date = ?1 AND status = 'committed' \
+             ORDER BY id DESC LIMIT 1",
+            [&date],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(map_err)?;
 
     // Instruments and asset groups, by natural key.
     let mut instrument_ids: HashMap<String, i64> = HashMap::new();
@@ -232,7 +418,7 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
         "DROP TABLE IF EXISTS holdings_next;
          CREATE TABLE holdings_next (
              account_id INTEGER NOT NULL, instrument_id INTEGER NOT NULL,
-             quantity INTEGER NOT NULL, price INTEGER NOT NULL);",
+             quantity INTEGER NOT NULL, price INTEGER NOT NULL, stale_since TEXT);",
     )
     .map_err(map_err)?;
 
@@ -240,7 +426,8 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
     let mut brokers: HashMap<String, i64> = HashMap::new();
     // Keyed by the packed number: a million accounts without a string each.
     let mut seen: HashMap<[u64; 2], SeenAccount> = HashMap::new();
-    let finished;
+    let mut unseen_principals: Vec<(String, i64)> = Vec::new();
+    let streamed;
     {
         let mut insert = tx
             .prepare_cached(
@@ -254,13 +441,14 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                  ON CONFLICT(name) DO UPDATE SET name = excluded.name RETURNING id",
             )
             .map_err(map_err)?;
+        // A new account has no `as_of` until the day's figures are written (so "no earlier
+        // value" can be told apart); status and date are set with the figures.
         let mut upsert_account = tx
             .prepare_cached(
-                "INSERT INTO accounts (account_number, customer_id, broker_id, name, status, as_of) \
-                 VALUES (?1, ?2, ?3, ?4, 'active', ?5) \
+                "INSERT INTO accounts (account_number, customer_id, broker_id, name, status) \
+                 VALUES (?1, ?2, ?3, ?4, 'active') \
                  ON CONFLICT(account_number) DO UPDATE SET customer_id = excluded.customer_id, \
-                 broker_id = excluded.broker_id, name = excluded.name, status = 'active', \
-                 as_of = excluded.as_of RETURNING id",
+                 broker_id = excluded.broker_id, name = excluded.name RETURNING id",
             )
             .map_err(map_err)?;
         let now_ms = Utc::now().timestamp_millis();
@@ -303,15 +491,14 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                                     }
                                 };
                                 let id: i64 = upsert_account
-                                    .query_row(
-                                        params![number, cust, broker, h.account_name, date],
-                                        |r| r.get(0),
-                                    )
+                                    .query_row(params![number, cust, broker, h.account_name], |r| {
+                                        r.get(0)
+                                    })
                                     .map_err(map_err)?;
                                 seen.entry(key).or_insert(SeenAccount {
                                     id,
                                     total: 0,
-                                    principal: 0,
+                                    principal: None,
                                 })
                             }
                         };
@@ -337,12 +524,42 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                     rejects,
                     warnings,
                 } => {
+                    let good = GoodCounts {
+                        accounts: seen.len() as u64,
+                        holdings: counts.holdings_loaded,
+                        instruments: load.instruments.len() as u64,
+                        principals: principals.len() as u64,
+                    };
+                    let hold = match (load.hold_below_percent, previous) {
+                        (Some(percent), Some(previous)) => good
+                            .implausible(&previous, percent)
+                            .map(|reason| (reason, previous)),
+                        _ => None,
+                    };
+                    if let Some((reason, previous)) = hold {
+                        streamed = Streamed::Held {
+                            reason,
+                            good,
+                            previous,
+                            counts,
+                            rejects,
+                            warnings,
+                        };
+                        break;
+                    }
                     for p in principals {
-                        if let Some(acc) = seen.get_mut(&p.account_number.packed()) {
-                            acc.principal = p.principal.get();
+                        match seen.get_mut(&p.account_number.packed()) {
+                            Some(acc) => acc.principal = Some(p.principal.get()),
+                            // Kept for an account whose every holding row was rejected.
+                            None => unseen_principals
+                                .push((p.account_number.as_str().to_string(), p.principal.get())),
                         }
                     }
-                    finished = (counts, rejects, warnings);
+                    streamed = Streamed::Loaded {
+                        counts,
+                        rejects,
+                        warnings,
+                    };
                     break;
                 }
                 LoadMessage::Aborted(reason) => {
@@ -351,33 +568,169 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
             }
         }
     }
-    let (counts, rejects, warnings) = finished;
+    let (counts, rejects, warnings) = match streamed {
+        Streamed::Loaded {
+            counts,
+            rejects,
+            warnings,
+        } => (counts, rejects, warnings),
+        held @ Streamed::Held { .. } => {
+            // Nothing of the delivery stays: the transaction rolls back, the held run is
+            // recorded on its own.
+            drop(tx);
+            return record_held(c, &load, started, held);
+        }
+    };
+    let mut effects = RejectEffects::of(&rejects);
 
-    // Swap the new holdings in.
+    // Last known good: the current line of each rejected (account, instrument), read before
+    // the swap, with the date it is from.
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS temp.carry_keys; DROP TABLE IF EXISTS temp.carried;
+         DROP TABLE IF EXISTS temp.unseen_rejects; DROP TABLE IF EXISTS temp.replaced_day;
+         CREATE TEMP TABLE carry_keys (account_number TEXT NOT NULL, isin TEXT NOT NULL);
+         DROP TABLE IF EXISTS temp.unseen_principals;
+         CREATE TEMP TABLE unseen_rejects (account_number TEXT NOT NULL, n INTEGER NOT NULL);
+         CREATE TEMP TABLE unseen_principals (account_number TEXT PRIMARY KEY, principal INTEGER NOT NULL);",
+    )
+    .map_err(map_err)?;
+    {
+        let mut st = tx
+            .prepare_cached("INSERT INTO temp.carry_keys (account_number, isin) VALUES (?1, ?2)")
+            .map_err(map_err)?;
+        for (number, isin) in &effects.carry {
+            st.execute(params![number, isin]).map_err(map_err)?;
+        }
+    }
+    tx.execute_batch(
+        "CREATE TEMP TABLE carried AS
+             SELECT h.account_id, h.instrument_id, h.quantity, h.price,
+                    COALESCE(h.stale_since, a.as_of) AS stale_since
+             FROM temp.carry_keys k
+             JOIN accounts a ON a.account_number = k.account_number
+             JOIN instruments i ON i.isin = k.isin
+             JOIN holdings h ON h.account_id = a.id AND h.instrument_id = i.id
+             WHERE a.status = 'active' AND a.as_of IS NOT NULL;
+         CREATE INDEX temp.carried_account ON carried(account_id);",
+    )
+    .map_err(map_err)?;
+    // A carried cash line holds the deposits confirmed since; those on or after the date are
+    // applied again below, so they come out of it first (never counted twice).
+    tx.execute(
+        &format!(
+            "UPDATE temp.carried SET price = price - ({}) \
+             WHERE quantity = 1 AND instrument_id = (SELECT id FROM instruments WHERE isin = 'CASH')",
+            later_deposits("carried.account_id")
+        ),
+        [&date],
+    )
+    .map_err(map_err)?;
+
+    // Swap the new holdings in, with the carried lines the day did not deliver.
     tx.execute_batch(
         "DROP TABLE holdings;
          ALTER TABLE holdings_next RENAME TO holdings;
-         CREATE INDEX holdings_account ON holdings(account_id);",
+         CREATE INDEX holdings_account ON holdings(account_id);
+         DELETE FROM temp.carried WHERE EXISTS (SELECT 1 FROM holdings n
+             WHERE n.account_id = carried.account_id AND n.instrument_id = carried.instrument_id);
+         INSERT INTO holdings (account_id, instrument_id, quantity, price, stale_since)
+             SELECT account_id, instrument_id, quantity, price, stale_since FROM temp.carried;",
     )
     .map_err(map_err)?;
 
     {
+        // Unknown principal: rejected today with no earlier value (a new account, or one
+        // whose principal was already unknown). Expressions read the row as it was.
         let mut update = tx
-            .prepare_cached("UPDATE accounts SET principal = ?1, total_assets = ?2 WHERE id = ?3")
+            .prepare_cached(&format!(
+                "UPDATE accounts SET status = 'active', as_of = ?1, load_seq = ?2, \
+                 total_assets = ?3, principal = COALESCE(?4, principal - ({later})), \
+                 principal_unknown = CASE WHEN ?4 IS NOT NULL THEN 0 \
+                     WHEN as_of IS NULL OR principal_unknown <> 0 THEN 1 ELSE 0 END, \
+                 principal_since = CASE WHEN ?4 IS NOT NULL THEN NULL \
+                     WHEN as_of IS NULL OR principal_unknown <> 0 THEN NULL \
+                     ELSE COALESCE(principal_since, as_of) END, \
+                 partial_rows = ?5, partial_since = NULL WHERE id = ?6",
+                later = later_deposits("accounts.id")
+            ))
             .map_err(map_err)?;
-        for acc in seen.values() {
+        for (key, acc) in &seen {
+            let named = effects.per_account.remove(key).map_or(0, |(_, n)| n);
+            let (principal, extra) = effects.principal(key, acc.principal);
             update
-                .execute(params![acc.principal, acc.total, acc.id])
+                .execute(params![
+                    date,
+                    seq,
+                    acc.total,
+                    principal,
+                    i64::from(named + extra),
+                    acc.id
+                ])
                 .map_err(map_err)?;
         }
     }
-    // Accounts missing from today's snapshot: inactive, no holdings (they were not carried
-    // into holdings_next), history kept.
+    // Accounts every row of which was rejected but that keep carried lines: current, with
+    // their earlier principal (marked) and today's rejects counted.
+    {
+        let mut st = tx
+            .prepare_cached("INSERT INTO temp.unseen_rejects (account_number, n) VALUES (?1, ?2)")
+            .map_err(map_err)?;
+        for (number, n) in effects.per_account.values() {
+            st.execute(params![number, i64::from(*n)])
+                .map_err(map_err)?;
+        }
+        let mut st = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO temp.unseen_principals (account_number, principal) \
+                 VALUES (?1, ?2)",
+            )
+            .map_err(map_err)?;
+        for (number, principal) in &unseen_principals {
+            st.execute(params![number, principal]).map_err(map_err)?;
+        }
+    }
+    // Today's principal row of such an account, when the day has one.
+    let today = "(SELECT u.principal FROM temp.unseen_principals u \
+                  WHERE u.account_number = accounts.account_number)";
+    tx.execute(
+        &format!(
+            "UPDATE accounts SET status = 'active', as_of = ?1, load_seq = ?2, total_assets = 0, \
+         principal = COALESCE({today}, principal - ({later})), \
+         principal_unknown = CASE WHEN {today} IS NOT NULL THEN 0 \
+             WHEN principal_unknown <> 0 THEN 1 ELSE 0 END, \
+         principal_since = CASE WHEN {today} IS NOT NULL THEN NULL \
+             WHEN principal_unknown <> 0 THEN NULL ELSE COALESCE(principal_since, as_of) END, \
+         partial_rows = COALESCE((SELECT SUM(n) FROM temp.unseen_rejects u \
+             WHERE u.account_number = accounts.account_number), 0), partial_since = NULL \
+         WHERE id IN (SELECT account_id FROM temp.carried) AND load_seq IS NOT ?2",
+            later = later_deposits("accounts.id")
+        ),
+        params![date, seq],
+    )
+    .map_err(map_err)?;
+    tx.execute_batch(
+        "UPDATE accounts SET total_assets = total_assets + \
+             (SELECT SUM(price * quantity) FROM temp.carried c WHERE c.account_id = accounts.id) \
+         WHERE id IN (SELECT account_id FROM temp.carried);",
+    )
+    .map_err(map_err)?;
+    tx.execute(
+        "UPDATE accounts SET partial_since = (SELECT MIN(d) FROM ( \
+             SELECT stale_since AS d FROM temp.carried c WHERE c.account_id = accounts.id \
+             UNION ALL SELECT accounts.principal_since)) \
+         WHERE partial_rows <> 0 AND load_seq = ?1",
+        [seq],
+    )
+    .map_err(map_err)?;
+    drop(effects);
+
+    // Accounts missing from today's delivery (a replaced delivery of the same date included):
+    // inactive, no holdings (they were not carried into holdings_next), history kept.
     let deactivated = tx
         .execute(
-            "UPDATE accounts SET status = 'inactive', total_assets = 0 \
-             WHERE as_of IS NULL OR as_of <> ?1",
-            [&date],
+            "UPDATE accounts SET status = 'inactive', total_assets = 0, partial_rows = 0, \
+             partial_since = NULL WHERE status = 'active' AND load_seq IS NOT ?1",
+            [seq],
         )
         .map_err(map_err)?;
 
@@ -387,11 +740,11 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
         let mut st = tx
             .prepare(
                 "SELECT d.account_id, d.amount FROM deposits d JOIN accounts a ON a.id = d.account_id \
-                 WHERE d.status = 'confirmed' AND d.confirmed_date >= ?1 AND a.as_of = ?1",
+                 WHERE d.status = 'confirmed' AND d.confirmed_date >= ?1 AND a.load_seq = ?2",
             )
             .map_err(map_err)?;
         let later: Vec<(i64, i64)> = st
-            .query_map([&date], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![date, seq], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(map_err)?
             .collect::<Result<_, _>>()
             .map_err(map_err)?;
@@ -400,10 +753,58 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
         }
     }
 
+    // A delivery for a date already loaded replaces that day's history completely.
+    if replaced.is_some() {
+        tx.execute(
+            "CREATE TEMP TABLE replaced_day AS SELECT account_id, total_assets, principal, \
+             principal_unknown FROM account_history WHERE date = ?1",
+            [&date],
+        )
+        .map_err(map_err)?;
+        tx.execute_batch("CREATE INDEX temp.replaced_day_account ON replaced_day(account_id);")
+            .map_err(map_err)?;
+        tx.execute("DELETE FROM account_history WHERE date = ?1", [&date])
+            .map_err(map_err)?;
+    }
     tx.execute(
-        "INSERT OR REPLACE INTO account_history (account_id, date, total_assets, principal) \
-         SELECT id, as_of, total_assets, principal FROM accounts WHERE as_of = ?1",
-        [&date],
+        "INSERT OR REPLACE INTO account_history (account_id, date, total_assets, principal, \
+         principal_unknown, partial_rows, partial_since) \
+         SELECT id, as_of, total_assets, principal, principal_unknown, partial_rows, partial_since \
+         FROM accounts WHERE load_seq = ?1",
+        [seq],
+    )
+    .map_err(map_err)?;
+    let diff = match replaced {
+        None => None,
+        Some(replaced_run) => {
+            let (added, removed, changed): (i64, i64, i64) = tx
+                .query_row(
+                    "SELECT \
+                     (SELECT COUNT(*) FROM account_history h WHERE h.date = ?1 AND NOT EXISTS \
+                         (SELECT 1 FROM temp.replaced_day r WHERE r.account_id = h.account_id)), \
+                     (SELECT COUNT(*) FROM temp.replaced_day r WHERE NOT EXISTS \
+                         (SELECT 1 FROM account_history h WHERE h.account_id = r.account_id \
+                          AND h.date = ?1)), \
+                     (SELECT COUNT(*) FROM temp.replaced_day r JOIN account_history h \
+                         ON h.account_id = r.account_id AND h.date = ?1 \
+                         WHERE h.total_assets <> r.total_assets OR h.principal <> r.principal \
+                         OR h.principal_unknown <> r.principal_unknown)",
+                    [&date],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(map_err)?;
+            Some(ReplaceDiff {
+                replaced_run,
+                accounts_added: added as u64,
+                accounts_removed: removed as u64,
+                accounts_changed: changed as u64,
+            })
+        }
+    };
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS temp.carry_keys; DROP TABLE IF EXISTS temp.carried;
+         DROP TABLE IF EXISTS temp.unseen_rejects; DROP TABLE IF EXISTS temp.replaced_day;
+         DROP TABLE IF EXISTS temp.unseen_principals;",
     )
     .map_err(map_err)?;
 
@@ -412,8 +813,11 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
     let run_id: RunId = tx
         .query_row(
             "INSERT INTO batch_runs (business_date, status, started_at, duration_ms, files, \
-             rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated) \
-             VALUES (?1, 'committed', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+             rows_read, rows_loaded, rows_rejected, warnings, accounts_loaded, accounts_deactivated, \
+             instruments_loaded, holdings_loaded, principals_loaded, releases, source_dir, \
+             replaced_run, replace_added, replace_removed, replace_changed) \
+             VALUES (?1, 'committed', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+             ?15, ?16, ?17, ?18, ?19) RETURNING id",
             params![
                 date,
                 load.started_at.timestamp_millis(),
@@ -424,11 +828,27 @@ fn load_in_transaction(c: &mut Connection, mut load: SnapshotLoad) -> StoreResul
                 counts.rows_rejected as i64,
                 counts.warnings as i64,
                 seen.len() as i64,
-                deactivated as i64
+                deactivated as i64,
+                load.instruments.len() as i64,
+                counts.holdings_loaded as i64,
+                counts.principals_loaded as i64,
+                load.release_of,
+                load.source_dir,
+                diff.map(|d| d.replaced_run),
+                diff.map(|d| d.accounts_added as i64),
+                diff.map(|d| d.accounts_removed as i64),
+                diff.map(|d| d.accounts_changed as i64),
             ],
             |r| r.get(0),
         )
         .map_err(map_err)?;
+    if let Some(held) = load.release_of {
+        tx.execute(
+            "UPDATE batch_runs SET released_by = ?1 WHERE id = ?2",
+            params![run_id, held],
+        )
+        .map_err(map_err)?;
+    }
     insert_findings(&tx, run_id, &rejects, &warnings)?;
     let record = tx
         .query_row(
@@ -449,8 +869,8 @@ fn insert_findings(
 ) -> StoreResult<()> {
     let mut st = tx
         .prepare_cached(
-            "INSERT INTO batch_findings (run_id, seq, kind, file, line, col, value, message) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO batch_findings (run_id, seq, kind, file, line, col, value, message, \
+             account_number, isin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .map_err(map_err)?;
     let mut seq = 0i64;
@@ -464,7 +884,9 @@ fn insert_findings(
             r.line as i64,
             r.column,
             r.value,
-            r.reason
+            r.reason,
+            r.account_number.as_deref(),
+            r.isin.as_deref()
         ])
         .map_err(map_err)?;
     }
@@ -478,7 +900,9 @@ fn insert_findings(
             w.line.map(|l| l as i64),
             w.column,
             w.value,
-            w.message
+            w.message,
+            Option::<String>::None,
+            Option::<String>::None
         ])
         .map_err(map_err)?;
     }
@@ -530,7 +954,7 @@ impl InvestmentStore for SqliteStore {
                     return Err(rusqlite::Error::QueryReturnedNoRows);
                 }
                 let mut st = c.prepare_cached(
-                    "SELECT i.isin, i.name, g.name, h.price, h.quantity \
+                    "SELECT i.isin, i.name, g.name, h.price, h.quantity, h.stale_since \
                      FROM holdings h JOIN instruments i ON i.id = h.instrument_id \
                      JOIN asset_groups g ON g.id = i.asset_group_id \
                      WHERE h.account_id = ?1 AND (?2 OR h.quantity <> 0) \
@@ -546,6 +970,7 @@ impl InvestmentStore for SqliteStore {
                         price: Won::new(price),
                         quantity,
                         valuation: Won::new(price.saturating_mul(quantity)),
+                        stale_since: opt_date(r.get(5)?),
                     })
                 })?;
                 rows.collect()
@@ -568,7 +993,8 @@ impl InvestmentStore for SqliteStore {
                     return Err(rusqlite::Error::QueryReturnedNoRows);
                 }
                 let mut st = c.prepare_cached(
-                    "SELECT h.date, SUM(h.total_assets), SUM(h.principal) \
+                    "SELECT h.date, SUM(h.total_assets), SUM(h.principal), \
+                     MAX(h.principal_unknown), SUM(h.partial_rows), MIN(h.partial_since) \
                      FROM account_history h JOIN accounts a ON a.id = h.account_id \
                      WHERE (?1 IS NULL OR a.customer_id = ?1) AND (?2 IS NULL OR a.id = ?2) \
                      AND (?3 IS NULL OR h.date >= ?3) AND (?4 IS NULL OR h.date <= ?4) \
@@ -583,10 +1009,12 @@ impl InvestmentStore for SqliteStore {
                     ],
                     |r| {
                         let d: String = r.get(0)?;
+                        let unknown: i64 = r.get(3)?;
                         Ok(HistoryPoint {
                             date: d.parse().unwrap_or_default(),
                             total_assets: Won::new(r.get(1)?),
-                            principal: Won::new(r.get(2)?),
+                            principal: (unknown == 0).then(|| Won::new(r.get(2).unwrap_or(0))),
+                            partial: Partial::from_parts(r.get(4)?, opt_date(r.get(5)?)),
                         })
                     },
                 )?;
@@ -626,6 +1054,46 @@ impl InvestmentStore for SqliteStore {
             .await
     }
 
+    async fn stale_accounts(&self, limit: u32) -> StoreResult<Vec<StaleAccount>> {
+        self.pools
+            .read(move |c| {
+                let mut st = c.prepare_cached(&format!(
+                    "{SUMMARY_SELECT} WHERE a.status = 'active' AND a.partial_rows <> 0 \
+                     ORDER BY a.account_number LIMIT ?1"
+                ))?;
+                let accounts: Vec<AccountSummary> = st
+                    .query_map([limit], summary_from_row)?
+                    .collect::<Result<_, _>>()?;
+                let mut lines = c.prepare_cached(
+                    "SELECT i.isin, i.name, g.name, h.price, h.quantity, h.stale_since \
+                     FROM holdings h JOIN instruments i ON i.id = h.instrument_id \
+                     JOIN asset_groups g ON g.id = i.asset_group_id \
+                     WHERE h.account_id = ?1 AND h.stale_since IS NOT NULL ORDER BY i.isin",
+                )?;
+                let mut out = Vec::with_capacity(accounts.len());
+                for account in accounts {
+                    let holdings = lines
+                        .query_map([account.id], |r| {
+                            let price: i64 = r.get(3)?;
+                            let quantity: i64 = r.get(4)?;
+                            Ok(HoldingLine {
+                                isin: r.get(0)?,
+                                instrument_name: r.get(1)?,
+                                asset_group: r.get(2)?,
+                                price: Won::new(price),
+                                quantity,
+                                valuation: Won::new(price.saturating_mul(quantity)),
+                                stale_since: opt_date(r.get(5)?),
+                            })
+                        })?
+                        .collect::<Result<_, _>>()?;
+                    out.push(StaleAccount { account, holdings });
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     async fn runs(&self, limit: u32) -> StoreResult<Vec<RunRecord>> {
         self.pools
             .read(move |c| {
@@ -655,8 +1123,8 @@ impl InvestmentStore for SqliteStore {
                     return Err(rusqlite::Error::QueryReturnedNoRows);
                 }
                 let mut st = c.prepare_cached(
-                    "SELECT kind, file, line, col, value, message FROM batch_findings \
-                     WHERE run_id = ?1 ORDER BY seq",
+                    "SELECT kind, file, line, col, value, message, account_number, isin \
+                     FROM batch_findings WHERE run_id = ?1 ORDER BY seq",
                 )?;
                 let mut findings = RunFindings {
                     rejects: vec![],
@@ -675,6 +1143,8 @@ impl InvestmentStore for SqliteStore {
                             column: r.get(3)?,
                             value: r.get(4)?,
                             reason: r.get(5)?,
+                            account_number: r.get::<_, Option<String>>(6)?.map(Into::into),
+                            isin: r.get::<_, Option<String>>(7)?.map(Into::into),
                         });
                     } else {
                         findings.warnings.push(WarningRecord {

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/0005_bank_status.sql"),
     ),
     (
+        "0006_last_known_good",
+        include_str!("../migrations/0006_last_known_good.sql"),
+    ),
+    (
         "0007_insight_overrides",
         include_str!("../migrations/0007_insight_overrides.sql"),
     ),

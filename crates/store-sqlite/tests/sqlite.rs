@@ -28,6 +28,7 @@ async fn migrations_apply_once_and_reopen_cleanly() {
             "0003_bank",
             "0004_bank_sync_runs",
             "0005_bank_status",
+            "0006_last_known_good",
             "0007_insight_overrides"
         ]
     );

@@ -38,6 +38,14 @@ macro_rules! conformance_tests {
             concurrent_confirmations_apply_once,
             expired_and_foreign_deposits_are_refused,
             deposits_survive_a_reload_of_the_same_day,
+            a_rejected_holding_keeps_its_last_known_good_value,
+            a_rejected_holding_without_an_earlier_value_leaves_what_loaded,
+            a_rejected_principal_keeps_its_last_known_good_or_is_unknown,
+            an_account_whose_every_row_is_rejected_keeps_its_lines,
+            a_carried_principal_does_not_count_a_later_deposit_twice,
+            implausible_deliveries_are_held_until_released,
+            a_corrected_delivery_replaces_the_day,
+            stale_accounts_list_what_is_stale,
             leases_have_one_holder,
             oauth_states_are_single_use,
             bank_links_accounts_and_scoping,
@@ -146,6 +154,9 @@ pub async fn load<S: Store>(
         rows_loaded: holdings.len() as u64,
         rows_rejected: rejects.len() as u64,
         warnings: warnings.len() as u64,
+        instruments_loaded: instruments().len() as u64,
+        holdings_loaded: holdings.len() as u64,
+        principals_loaded: principals.len() as u64,
     };
     let feeder = tokio::spawn(async move {
         for chunk in holdings.chunks(2) {
@@ -178,6 +189,9 @@ pub async fn load<S: Store>(
             instruments: instruments(),
             holdings: rx,
             started_at: Utc::now(),
+            hold_below_percent: None,
+            source_dir: None,
+            release_of: None,
         })
         .await;
     let _ = feeder.await;
@@ -519,7 +533,7 @@ pub async fn snapshot_load_makes_a_day_current<S: Store>(store: Arc<S>) {
         .find(|a| a.account_number == "5736692368320")
         .expect("ryu");
     assert_eq!(ryu.total_assets, Won::new(8585 * 21 + 24_269));
-    assert_eq!(ryu.principal, Won::new(200_000));
+    assert_eq!(ryu.principal, Some(Won::new(200_000)));
     assert_eq!(ryu.broker, "디셈버증권");
     assert_eq!(ryu.as_of, Some(day(20)));
     let lines = store
@@ -612,6 +626,9 @@ pub async fn aborted_load_changes_nothing<S: Store>(store: Arc<S>) {
             instruments: instruments(),
             holdings: rx,
             started_at: Utc::now(),
+            hold_below_percent: None,
+            source_dir: None,
+            release_of: None,
         })
         .await;
     let _ = feeder.await;
@@ -642,6 +659,8 @@ pub async fn runs_record_findings<S: Store>(store: Arc<S>) {
         column: Some("보유수량".into()),
         value: Some("-3".into()),
         reason: "quantity is negative".into(),
+        account_number: Some("5736692368320".into()),
+        isin: Some("KR7153130000".into()),
     }];
     let warnings = vec![WarningRecord {
         file: SnapshotFile::Instruments,
@@ -764,7 +783,10 @@ pub async fn deposit_applies_once_with_the_right_signature<S: Store>(store: Arc<
     assert!(matches!(ok, ConfirmOutcome::Confirmed(_)), "{ok:?}");
     let after = store.accounts(scope).await.expect("a")[0].clone();
     assert_eq!(after.total_assets.get(), before.total_assets.get() + 1000);
-    assert_eq!(after.principal.get(), before.principal.get() + 1000);
+    assert_eq!(
+        after.principal.map(|p| p.get()).unwrap_or(-1),
+        before.principal.map(|p| p.get()).unwrap_or(-1) + 1000
+    );
     let cash = store.holdings(scope, after.id, false).await.expect("h");
     let cash = cash.iter().find(|l| l.isin == "CASH").expect("cash line");
     assert_eq!(cash.valuation, Won::new(24_269 + 1000));
@@ -924,6 +946,9 @@ pub async fn a_deposit_confirms_while_a_load_is_still_reading<S: Store>(store: A
                     instruments: instruments(),
                     holdings: rx,
                     started_at: Utc::now(),
+                    hold_below_percent: None,
+                    source_dir: None,
+                    release_of: None,
                 })
                 .await
         })
@@ -971,7 +996,7 @@ pub async fn a_deposit_confirms_while_a_load_is_still_reading<S: Store>(store: A
         .find(|a| a.account_number.as_str() == number)
         .expect("account");
     assert_eq!(
-        account.principal.get(),
+        account.principal.map(|p| p.get()).unwrap_or(-1),
         200_000 + 1000,
         "the deposit is in the new day"
     );
@@ -1003,7 +1028,562 @@ pub async fn deposits_survive_a_reload_of_the_same_day<S: Store>(store: Arc<S>) 
     load_standard(&*store, today, 0).await;
     let after = store.accounts(scope).await.expect("a")[0].clone();
     assert_eq!(after.total_assets.get(), before.total_assets.get() + 3000);
-    assert_eq!(after.principal.get(), before.principal.get() + 3000);
+    assert_eq!(
+        after.principal.map(|p| p.get()).unwrap_or(-1),
+        before.principal.map(|p| p.get()).unwrap_or(-1) + 3000
+    );
+}
+
+// ---- deliveries that go wrong (last known good, held runs, same-date replacement) ----------
+
+fn holding_reject(number: &str, isin: &str, line: u64) -> RejectRecord {
+    RejectRecord {
+        file: SnapshotFile::Holdings,
+        line,
+        column: Some("현재가".into()),
+        value: Some("12a45".into()),
+        reason: "price is not a number".into(),
+        account_number: Some(number.into()),
+        isin: Some(isin.into()),
+    }
+}
+
+fn principal_reject(number: Option<&str>, line: u64) -> RejectRecord {
+    RejectRecord {
+        file: SnapshotFile::Principals,
+        line,
+        column: Some("투자원금".into()),
+        value: Some("-1".into()),
+        reason: "principal is negative".into(),
+        account_number: number.map(Into::into),
+        isin: None,
+    }
+}
+
+/// [`load`] with the plausibility check and the release of a held run.
+pub async fn load_checked<S: Store>(
+    store: &S,
+    date: NaiveDate,
+    holdings: Vec<HoldingRecord>,
+    principals: Vec<PrincipalRecord>,
+    hold_below_percent: Option<u32>,
+    release_of: Option<RunId>,
+) -> StoreResult<RunRecord> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let counts = RunCounts {
+        rows_read: holdings.len() as u64,
+        rows_loaded: holdings.len() as u64,
+        instruments_loaded: instruments().len() as u64,
+        holdings_loaded: holdings.len() as u64,
+        principals_loaded: principals.len() as u64,
+        ..RunCounts::default()
+    };
+    let feeder = tokio::spawn(async move {
+        for chunk in holdings.chunks(2) {
+            if tx
+                .send(LoadMessage::Holdings(chunk.to_vec()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = tx
+            .send(LoadMessage::Finished {
+                principals,
+                counts,
+                rejects: vec![],
+                warnings: vec![],
+            })
+            .await;
+    });
+    let result = store
+        .load_snapshot(SnapshotLoad {
+            business_date: date,
+            files: vec![],
+            instruments: instruments(),
+            holdings: rx,
+            started_at: Utc::now(),
+            hold_below_percent,
+            source_dir: Some("/inbox/day".into()),
+            release_of,
+        })
+        .await;
+    let _ = feeder.await;
+    result
+}
+
+async fn account_by_number<S: Store>(store: &S, number: &str) -> AccountSummary {
+    store
+        .accounts(Scope::Operator)
+        .await
+        .expect("accounts")
+        .into_iter()
+        .find(|a| a.account_number == number)
+        .expect("the account is current")
+}
+
+const RYU: &str = "5736692368320";
+const KWON: &str = "1573538006848";
+const SP500: &str = "KR7360750004";
+
+pub async fn a_rejected_holding_keeps_its_last_known_good_value<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    // Day 21: prices up 500; 류영길's S&P500 row is rejected; 권상호's is simply not delivered.
+    let (mut h, p) = standard_day(day(21), 500);
+    h.retain(|r| r.isin.as_str() != SP500);
+    let run = load(
+        &*store,
+        day(21),
+        h.clone(),
+        p.clone(),
+        vec![holding_reject(RYU, SP500, 2)],
+        vec![],
+    )
+    .await
+    .expect("load");
+    assert_eq!(run.status, RunStatus::Committed);
+    let ryu = account_by_number(&*store, RYU).await;
+    assert_eq!(
+        ryu.total_assets,
+        Won::new(8585 * 21 + 24_269),
+        "yesterday's line stands in for the rejected one"
+    );
+    assert_eq!(
+        ryu.partial,
+        Some(Partial {
+            rows: 1,
+            since: Some(day(20))
+        })
+    );
+    assert_eq!(ryu.principal, Some(Won::new(200_000)));
+    assert_eq!(ryu.principal_since, None, "the principal is today's");
+    let lines = store
+        .holdings(Scope::Operator, ryu.id, true)
+        .await
+        .expect("holdings");
+    let sp = lines.iter().find(|l| l.isin == SP500).expect("carried");
+    assert_eq!((sp.price, sp.quantity), (Won::new(8585), 21));
+    assert_eq!(sp.stale_since, Some(day(20)));
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.isin != SP500)
+            .all(|l| l.stale_since.is_none())
+    );
+    let sum: i64 = lines.iter().map(|l| l.valuation.get()).sum();
+    assert_eq!(
+        sum,
+        ryu.total_assets.get(),
+        "the total is the sum of its lines"
+    );
+    // Absent, not rejected: gone, and the account is complete.
+    let kwon = account_by_number(&*store, KWON).await;
+    assert_eq!(kwon.total_assets, Won::new(21_297));
+    assert_eq!(kwon.partial, None);
+    assert!(
+        store
+            .holdings(Scope::Operator, kwon.id, true)
+            .await
+            .expect("h")
+            .iter()
+            .all(|l| l.isin != SP500)
+    );
+    let history = store
+        .history(Scope::Operator, Some(ryu.id), None, None)
+        .await
+        .expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].partial, None);
+    assert_eq!(history[1].total_assets, ryu.total_assets, "no cliff");
+    assert_eq!(history[1].partial, ryu.partial);
+
+    // Rejected again the next day: still the value of day 20, marked as such.
+    load(
+        &*store,
+        day(22),
+        h,
+        p,
+        vec![holding_reject(RYU, SP500, 2)],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let ryu = account_by_number(&*store, RYU).await;
+    assert_eq!(ryu.partial.and_then(|p| p.since), Some(day(20)));
+    // Delivered again: today's value, complete.
+    load_standard(&*store, day(23), 900).await;
+    let ryu = account_by_number(&*store, RYU).await;
+    assert_eq!(ryu.partial, None);
+    assert_eq!(ryu.total_assets, Won::new((8585 + 900) * 21 + 24_269));
+    assert!(
+        store
+            .holdings(Scope::Operator, ryu.id, true)
+            .await
+            .expect("h")
+            .iter()
+            .all(|l| l.stale_since.is_none())
+    );
+}
+
+pub async fn a_rejected_holding_without_an_earlier_value_leaves_what_loaded<S: Store>(
+    store: Arc<S>,
+) {
+    let (mut h, p) = standard_day(day(20), 0);
+    h.retain(|r| !(r.account_number.as_str() == RYU && r.isin.as_str() == SP500));
+    load(
+        &*store,
+        day(20),
+        h,
+        p,
+        vec![holding_reject(RYU, SP500, 2)],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let ryu = account_by_number(&*store, RYU).await;
+    assert_eq!(ryu.total_assets, Won::new(24_269), "the sum of what loaded");
+    assert_eq!(
+        ryu.partial,
+        Some(Partial {
+            rows: 1,
+            since: None
+        })
+    );
+}
+
+pub async fn an_account_whose_every_row_is_rejected_keeps_its_lines<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let (mut h, mut p) = standard_day(day(21), 500);
+    h.retain(|r| r.account_number.as_str() != KWON);
+    for r in &mut p {
+        if r.account_number.as_str() == KWON {
+            r.principal = Won::new(5_000);
+        }
+    }
+    load(
+        &*store,
+        day(21),
+        h,
+        p,
+        vec![
+            holding_reject(KWON, SP500, 5),
+            holding_reject(KWON, "CASH", 6),
+        ],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let kwon = account_by_number(&*store, KWON).await;
+    assert_eq!(
+        kwon.total_assets,
+        Won::new(8600 * 10 + 21_297),
+        "day 20's lines"
+    );
+    assert_eq!(
+        kwon.principal,
+        Some(Won::new(5_000)),
+        "today's principal row"
+    );
+    assert_eq!(kwon.principal_since, None);
+    assert_eq!(
+        kwon.partial,
+        Some(Partial {
+            rows: 2,
+            since: Some(day(20))
+        })
+    );
+    assert_eq!(kwon.as_of, Some(day(21)));
+}
+
+pub async fn a_rejected_principal_keeps_its_last_known_good_or_is_unknown<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let (mut h, mut p) = standard_day(day(21), 0);
+    p.retain(|r| r.account_number.as_str() != RYU);
+    // A new account whose principal row is rejected on its first day: unknown, never 0.
+    h.push(holding("권상호", "2000000000001", "CASH", 5_000, 1));
+    load(
+        &*store,
+        day(21),
+        h.clone(),
+        p.clone(),
+        vec![
+            principal_reject(Some(RYU), 2),
+            principal_reject(Some("2000000000001"), 4),
+        ],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let ryu = account_by_number(&*store, RYU).await;
+    assert_eq!(
+        ryu.principal,
+        Some(Won::new(200_000)),
+        "yesterday's principal"
+    );
+    assert_eq!(ryu.principal_since, Some(day(20)));
+    assert_eq!(
+        ryu.partial,
+        Some(Partial {
+            rows: 1,
+            since: Some(day(20))
+        })
+    );
+    let new = account_by_number(&*store, "2000000000001").await;
+    assert_eq!(new.principal, None, "no earlier value: unknown");
+    assert_eq!(new.principal_since, None);
+    assert_eq!(new.total_assets, Won::new(5_000));
+    assert_eq!(new.partial.map(|p| p.rows), Some(1));
+    let kwon_scope = customer_scope(&*store, "권상호").await;
+    let history = store
+        .history(kwon_scope, None, None, None)
+        .await
+        .expect("h");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].principal, Some(Won::new(0)));
+    assert_eq!(
+        history[1].principal, None,
+        "a sum with an unknown part is unknown"
+    );
+    assert!(history[1].partial.is_some());
+    // Still rejected the next day: still unknown (not yesterday's 0 placeholder).
+    load(
+        &*store,
+        day(22),
+        h.clone(),
+        p.clone(),
+        vec![
+            principal_reject(Some(RYU), 2),
+            principal_reject(Some("2000000000001"), 4),
+        ],
+        vec![],
+    )
+    .await
+    .expect("load");
+    assert_eq!(
+        account_by_number(&*store, "2000000000001").await.principal,
+        None
+    );
+    // A principal rejected without a readable account number: no account without a row
+    // counts as 0 that day.
+    let (h2, mut p2) = standard_day(day(23), 0);
+    p2.retain(|r| r.account_number.as_str() != RYU);
+    load(
+        &*store,
+        day(23),
+        h2,
+        p2,
+        vec![principal_reject(None, 3)],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let ryu = account_by_number(&*store, RYU).await;
+    assert_eq!(ryu.principal, Some(Won::new(200_000)));
+    assert_eq!(ryu.principal_since, Some(day(20)));
+    assert_eq!(ryu.partial.map(|p| p.rows), Some(1));
+}
+
+pub async fn a_carried_principal_does_not_count_a_later_deposit_twice<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let user = login_for(&*store, "ryu@example.com", "류영길").await;
+    let scope = customer_scope(&*store, "류영길").await;
+    new_deposit(&*store, &user, scope, RYU, "류영길", 1000, "dep-c")
+        .await
+        .expect("ok");
+    let ok = store
+        .confirm_deposit(
+            user.id,
+            scope,
+            "dep-c",
+            Some(&sig(RYU, "류영길", 1000)),
+            Utc::now(),
+        )
+        .await
+        .expect("store");
+    assert!(matches!(ok, ConfirmOutcome::Confirmed(_)));
+    // Day 21 (before the deposit's date): principal row and cash row rejected.
+    let (mut h, mut p) = standard_day(day(21), 0);
+    p.retain(|r| r.account_number.as_str() != RYU);
+    h.retain(|r| !(r.account_number.as_str() == RYU && r.isin.is_cash()));
+    load(
+        &*store,
+        day(21),
+        h,
+        p,
+        vec![
+            principal_reject(Some(RYU), 2),
+            holding_reject(RYU, "CASH", 4),
+        ],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let ryu = account_by_number(&*store, RYU).await;
+    assert_eq!(ryu.principal, Some(Won::new(200_000 + 1000)));
+    assert_eq!(ryu.total_assets, Won::new(8585 * 21 + 24_269 + 1000));
+    let cash = store.holdings(scope, ryu.id, false).await.expect("h");
+    let cash = cash.iter().find(|l| l.isin == "CASH").expect("cash");
+    assert_eq!(cash.valuation, Won::new(24_269 + 1000));
+}
+
+pub async fn implausible_deliveries_are_held_until_released<S: Store>(store: Arc<S>) {
+    // The first day ever is never held for being new, even empty.
+    let first = load_checked(&*store, day(19), vec![], vec![], Some(50), None)
+        .await
+        .expect("load");
+    assert_eq!(first.status, RunStatus::Committed);
+    let (h, p) = standard_day(day(20), 0);
+    let run = load_checked(&*store, day(20), h, p, Some(50), None)
+        .await
+        .expect("load");
+    assert_eq!(run.status, RunStatus::Committed);
+    let before = store.accounts(Scope::Operator).await.expect("accounts");
+    let history_before = store
+        .history(Scope::Operator, None, None, None)
+        .await
+        .expect("h");
+    // A header-only holdings file.
+    let (_, p) = standard_day(day(21), 0);
+    let held = load_checked(&*store, day(21), vec![], p.clone(), Some(50), None)
+        .await
+        .expect("held, not failed");
+    assert_eq!(held.status, RunStatus::Held);
+    assert!(
+        held.error
+            .as_deref()
+            .is_some_and(|e| e.contains("accounts")),
+        "{:?}",
+        held.error
+    );
+    let previous = held.previous.expect("the previous run's counts");
+    assert_eq!((previous.accounts, previous.holdings), (2, 5));
+    assert_eq!((held.accounts_loaded, held.counts.holdings_loaded), (0, 0));
+    assert_eq!(held.source_dir.as_deref(), Some("/inbox/day"));
+    // Shrunken: one account of two, and a principals file without rows.
+    let (mut h, _) = standard_day(day(21), 0);
+    h.retain(|r| r.account_number.as_str() == RYU);
+    let shrunk = load_checked(&*store, day(21), h.clone(), vec![], Some(50), None)
+        .await
+        .expect("held");
+    assert_eq!(shrunk.status, RunStatus::Held);
+    assert!(
+        shrunk
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("principals"))
+    );
+    // Nothing changed.
+    assert_eq!(
+        before,
+        store.accounts(Scope::Operator).await.expect("accounts")
+    );
+    assert_eq!(
+        history_before,
+        store
+            .history(Scope::Operator, None, None, None)
+            .await
+            .expect("h")
+    );
+    // A check that allows it (here: none) and the release of the held run.
+    let released = load_checked(&*store, day(21), h, vec![], None, Some(shrunk.id))
+        .await
+        .expect("released");
+    assert_eq!(released.status, RunStatus::Committed);
+    assert_eq!(released.releases, Some(shrunk.id));
+    assert_eq!(
+        store.run(shrunk.id).await.expect("run").released_by,
+        Some(released.id)
+    );
+    assert_eq!(
+        store.accounts(Scope::Operator).await.expect("a").len(),
+        1,
+        "the released delivery is current"
+    );
+    let again = load_checked(&*store, day(21), vec![], vec![], None, Some(shrunk.id)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // The older held run of the same date is superseded by the later committed one.
+    let stale = load_checked(&*store, day(21), vec![], vec![], None, Some(held.id)).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let not_held = load_checked(&*store, day(21), vec![], vec![], None, Some(released.id)).await;
+    assert!(
+        matches!(not_held, Err(StoreError::Conflict(_))),
+        "{not_held:?}"
+    );
+}
+
+pub async fn a_corrected_delivery_replaces_the_day<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let first = load_standard(&*store, day(21), 100).await;
+    assert_eq!(first.replaced, None);
+    // The corrected files for day 21: 권상호's account is not in them, 류영길's price differs.
+    let (mut h, p) = standard_day(day(21), 300);
+    h.retain(|r| r.account_number.as_str() == RYU);
+    let run = load(&*store, day(21), h, p, vec![], vec![])
+        .await
+        .expect("load");
+    assert_eq!(run.accounts_deactivated, 1);
+    assert_eq!(
+        run.replaced,
+        Some(ReplaceDiff {
+            replaced_run: first.id,
+            accounts_added: 0,
+            accounts_removed: 1,
+            accounts_changed: 1,
+        })
+    );
+    let accounts = store.accounts(Scope::Operator).await.expect("accounts");
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].account_number, RYU);
+    let history = store
+        .history(Scope::Operator, None, Some(day(21)), None)
+        .await
+        .expect("h");
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        history[0].total_assets, accounts[0].total_assets,
+        "the day holds only the corrected delivery"
+    );
+    // The same files again: nothing changed.
+    let (mut h, p) = standard_day(day(21), 300);
+    h.retain(|r| r.account_number.as_str() == RYU);
+    let same = load(&*store, day(21), h, p, vec![], vec![])
+        .await
+        .expect("load");
+    assert_eq!(
+        same.replaced
+            .map(|d| (d.accounts_added, d.accounts_removed, d.accounts_changed)),
+        Some((0, 0, 0))
+    );
+    assert_eq!(same.accounts_deactivated, 0);
+}
+
+pub async fn stale_accounts_list_what_is_stale<S: Store>(store: Arc<S>) {
+    load_standard(&*store, day(20), 0).await;
+    let (mut h, mut p) = standard_day(day(21), 0);
+    h.retain(|r| !(r.account_number.as_str() == RYU && r.isin.as_str() == SP500));
+    p.retain(|r| r.account_number.as_str() != RYU);
+    load(
+        &*store,
+        day(21),
+        h,
+        p,
+        vec![
+            holding_reject(RYU, SP500, 2),
+            principal_reject(Some(RYU), 2),
+        ],
+        vec![],
+    )
+    .await
+    .expect("load");
+    let stale = store.stale_accounts(100).await.expect("stale");
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].account.account_number, RYU);
+    assert_eq!(stale[0].account.partial.map(|p| p.rows), Some(2));
+    assert_eq!(stale[0].account.principal_since, Some(day(20)));
+    assert_eq!(stale[0].holdings.len(), 1);
+    assert_eq!(stale[0].holdings[0].isin, SP500);
+    assert_eq!(stale[0].holdings[0].stale_since, Some(day(20)));
 }
 
 pub async fn leases_have_one_holder<S: Store>(store: Arc<S>) {

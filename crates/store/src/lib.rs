@@ -10,6 +10,7 @@
 pub mod bank;
 pub mod conformance;
 pub mod error;
+pub mod load;
 pub mod models;
 
 use async_trait::async_trait;
@@ -118,6 +119,9 @@ pub trait InvestmentStore: Send + Sync {
     /// rolls back and records nothing (call [`InvestmentStore::record_failed_run`]).
     async fn load_snapshot(&self, load: SnapshotLoad) -> StoreResult<RunRecord>;
     async fn record_failed_run(&self, run: FailedRun) -> StoreResult<RunRecord>;
+    /// Current accounts whose figures are partial (some of the day's rows were rejected), by
+    /// account number, each with its lines carried from an earlier day (operators).
+    async fn stale_accounts(&self, limit: u32) -> StoreResult<Vec<StaleAccount>>;
     async fn runs(&self, limit: u32) -> StoreResult<Vec<RunRecord>>;
     async fn run(&self, id: RunId) -> StoreResult<RunRecord>;
     async fn run_findings(&self, id: RunId) -> StoreResult<RunFindings>;

@@ -93,8 +93,33 @@ pub struct AccountSummary {
     pub customer_id: CustomerId,
     pub customer_name: String,
     pub total_assets: Won,
-    pub principal: Won,
+    /// `None` when unknown: today's principal row was rejected and there is no earlier value.
+    pub principal: Option<Won>,
+    /// The date of the principal shown when today's row was rejected (last known good);
+    /// `None` when it is today's.
+    pub principal_since: Option<NaiveDate>,
     pub as_of: Option<NaiveDate>,
+    /// Set when some of the day's rows for this account were rejected.
+    pub partial: Option<Partial>,
+}
+
+/// An account (or a sum of accounts) whose figures are incomplete: some of the day's rows were
+/// rejected. Values carried from an earlier day (last known good) stand in for them where one
+/// exists; `since` is the oldest date of such a value (`None` when none could be carried).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Partial {
+    pub rows: u64,
+    pub since: Option<NaiveDate>,
+}
+
+impl Partial {
+    /// `rows` and `since` as stored (0 rows = complete).
+    pub fn from_parts(rows: i64, since: Option<NaiveDate>) -> Option<Partial> {
+        (rows > 0).then_some(Partial {
+            rows: rows as u64,
+            since,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,13 +130,27 @@ pub struct HoldingLine {
     pub price: Won,
     pub quantity: i64,
     pub valuation: Won,
+    /// The date this line is from when today's row for it was rejected (last known good);
+    /// `None` when it is today's.
+    pub stale_since: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryPoint {
     pub date: NaiveDate,
     pub total_assets: Won,
-    pub principal: Won,
+    /// `None` when the principal of an account in the sum was unknown that day.
+    pub principal: Option<Won>,
+    /// Rejected rows behind the day's figures (summed over the accounts), if any.
+    pub partial: Option<Partial>,
+}
+
+/// An account whose figures are partial, with the lines shown from an earlier day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaleAccount {
+    pub account: AccountSummary,
+    /// Only the lines carried from an earlier day (`stale_since` set).
+    pub holdings: Vec<HoldingLine>,
 }
 
 // ---- batch -------------------------------------------------------------------------------
@@ -130,6 +169,13 @@ pub struct RunCounts {
     pub rows_loaded: u64,
     pub rows_rejected: u64,
     pub warnings: u64,
+    /// Good rows per file (the plausibility check compares them with the previous run's).
+    #[serde(default)]
+    pub instruments_loaded: u64,
+    #[serde(default)]
+    pub holdings_loaded: u64,
+    #[serde(default)]
+    pub principals_loaded: u64,
 }
 
 /// What the readers send the loader while a holdings file streams.
@@ -155,6 +201,59 @@ pub struct SnapshotLoad {
     pub instruments: Vec<InstrumentRecord>,
     pub holdings: tokio::sync::mpsc::Receiver<LoadMessage>,
     pub started_at: DateTime<Utc>,
+    /// Hold the delivery (load nothing) when its good accounts, holdings, instruments or
+    /// principals are fewer than this percentage of the last committed run's; `None`: no check
+    /// (a release). The first run ever is never held.
+    pub hold_below_percent: Option<u32>,
+    /// Where the files were read from, so that a held run can be released later.
+    pub source_dir: Option<String>,
+    /// This load releases that held run (marked released in the same transaction).
+    pub release_of: Option<RunId>,
+}
+
+/// The good rows of a run, side by side with the previous run's when it was held.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoodCounts {
+    pub accounts: u64,
+    pub holdings: u64,
+    pub instruments: u64,
+    pub principals: u64,
+}
+
+impl GoodCounts {
+    /// Why `self` is implausible next to `previous` (each dimension below `percent` % of the
+    /// previous, when the previous is known, i.e. above 0), or `None`.
+    pub fn implausible(&self, previous: &GoodCounts, percent: u32) -> Option<String> {
+        let mut why = Vec::new();
+        for (what, now, before) in [
+            ("accounts", self.accounts, previous.accounts),
+            ("holdings", self.holdings, previous.holdings),
+            ("instruments", self.instruments, previous.instruments),
+            ("principals", self.principals, previous.principals),
+        ] {
+            if before > 0 && u128::from(now) * 100 < u128::from(before) * u128::from(percent) {
+                why.push(format!("{what} {now} (previous run {before})"));
+            }
+        }
+        (!why.is_empty()).then(|| {
+            format!(
+                "held: fewer than {percent} % of the previous run's good rows: {}",
+                why.join(", ")
+            )
+        })
+    }
+}
+
+/// What a load for an already loaded date changed compared with the run it replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ReplaceDiff {
+    pub replaced_run: RunId,
+    /// Accounts in this delivery and not in the replaced one.
+    pub accounts_added: u64,
+    /// Accounts in the replaced delivery and not in this one (no longer current for the date).
+    pub accounts_removed: u64,
+    /// Accounts in both whose total assets or principal differ.
+    pub accounts_changed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -162,6 +261,26 @@ pub struct SnapshotLoad {
 pub enum RunStatus {
     Committed,
     Failed,
+    /// Implausible next to the previous run: nothing loaded until an operator releases it.
+    Held,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Committed => "committed",
+            RunStatus::Failed => "failed",
+            RunStatus::Held => "held",
+        }
+    }
+
+    pub fn parse(s: &str) -> RunStatus {
+        match s {
+            "committed" => RunStatus::Committed,
+            "held" => RunStatus::Held,
+            _ => RunStatus::Failed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -175,7 +294,19 @@ pub struct RunRecord {
     pub counts: RunCounts,
     pub accounts_loaded: u64,
     pub accounts_deactivated: u64,
+    /// Why a run failed, or why it was held.
     pub error: Option<String>,
+    /// A held run: the previous committed run's good rows, next to this run's (`counts`,
+    /// `accounts_loaded`).
+    pub previous: Option<GoodCounts>,
+    /// A held run: the run that released it.
+    pub released_by: Option<RunId>,
+    /// A release: the held run it released.
+    pub releases: Option<RunId>,
+    /// Where the files were read from (when known).
+    pub source_dir: Option<String>,
+    /// A load for a date already loaded: what changed compared with the replaced run.
+    pub replaced: Option<ReplaceDiff>,
 }
 
 /// A failed run, recorded without touching the current data.

@@ -142,8 +142,20 @@ fn rejects_carry_physical_lines_columns_values_and_reasons() {
     let mut csv = Vec::new();
     report.write_rejects_csv(&mut csv).expect("csv");
     let csv = String::from_utf8(csv).expect("utf8");
-    assert!(csv.starts_with("file,line,column,value,reason\n"));
-    assert!(csv.contains("account_asset_info_set,4,현재가,abc,price is not a number\n"));
+    assert!(csv.starts_with("\u{feff}file,line,account_number,isin,column,value,reason\r\n"));
+    assert!(
+        csv.contains(",현재가,abc,price is not a number\r\n"),
+        "{csv}"
+    );
+    // Every holdings reject of this day names its account (the numbers are all readable).
+    for line in csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("account_asset_info_set,"))
+    {
+        let account = line.split(',').nth(2).unwrap_or("");
+        assert!(!account.is_empty(), "{line}");
+    }
 }
 
 #[test]

@@ -215,3 +215,62 @@ fn the_demo_refuses_to_empty_a_folder_it_did_not_make() {
         "precious"
     );
 }
+
+#[tokio::test]
+async fn a_second_demo_never_empties_the_folder_of_a_running_one() {
+    let dir = temp("demo-twice").join("demo");
+    let demo = Demo::start(&dir);
+    let base = demo.url_after("Ginkgo demo is running:");
+    let port = base.rsplit(':').next().expect("port").to_string();
+    let db = dir.join("ginkgo.db");
+    let size = std::fs::metadata(&db)
+        .expect("the running demo's database")
+        .len();
+    // The same folder on other ports: the lock refuses it. The same port on another folder:
+    // the port refuses it, before that folder is touched.
+    let other = temp("demo-twice-other").join("demo");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    std::fs::write(other.join(".ginkgo-demo"), "made by `ginkgo demo`\n").expect("marker");
+    std::fs::write(other.join("keep.txt"), "data").expect("write");
+    for (folder, listen, why) in [
+        (
+            &dir,
+            "127.0.0.1:0".to_string(),
+            "another `ginkgo demo` is running",
+        ),
+        (&other, format!("127.0.0.1:{port}"), "cannot listen on"),
+    ] {
+        let out = ginkgo()
+            .args([
+                "demo",
+                "--listen",
+                &listen,
+                "--sandbox-listen",
+                "127.0.0.1:0",
+                "--days",
+                "1",
+                "--dir",
+            ])
+            .arg(folder)
+            .env_remove("GINKGO_DATABASE_URL")
+            .env_remove("GINKGO_CONFIG")
+            .output()
+            .expect("run");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(why), "{err}");
+    }
+    assert!(std::fs::metadata(&db).expect("still there").len() >= size);
+    assert!(
+        other.join("keep.txt").is_file(),
+        "the other folder was not emptied"
+    );
+    let health = reqwest::get(format!("{base}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(
+        health.status(),
+        StatusCode::OK,
+        "the first demo still serves"
+    );
+}

@@ -28,7 +28,7 @@ async fn figures(store: &Arc<dyn Store>, c: &Customer) -> (i64, i64) {
         .account(Scope::Operator, c.account_id)
         .await
         .expect("account");
-    (a.total_assets.get(), a.principal.get())
+    (a.total_assets.get(), a.principal.map_or(0, |p| p.get()))
 }
 
 /// Σ amounts of the confirmed deposits among `ids`, as the database holds them.

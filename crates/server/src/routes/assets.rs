@@ -37,6 +37,26 @@ pub struct AssetDayView {
     /// Won: investments + bank.
     #[schema(example = 4_391_386)]
     pub total: i64,
+    /// Set when the investments figure of the day is incomplete (some provider rows were
+    /// rejected; earlier values stand in where they exist).
+    pub partial: Option<crate::routes::investments::PartialView>,
+}
+
+/// The partial markers of several accounts as one: rows added, the oldest date.
+fn merge(
+    a: Option<ginkgo_store::Partial>,
+    b: Option<ginkgo_store::Partial>,
+) -> Option<ginkgo_store::Partial> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(a), Some(b)) => Some(ginkgo_store::Partial {
+            rows: a.rows.saturating_add(b.rows),
+            since: match (a.since, b.since) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            },
+        }),
+    }
 }
 
 fn overflow() -> ApiError {
@@ -81,20 +101,24 @@ pub async fn history(
         (None, None)
     };
     let today = today_kst();
-    let live_investments = if r.to() >= today {
+    let (live_investments, live_partial) = if r.to() >= today {
         let accounts = store.accounts(user.scope()).await?;
         if accounts.is_empty() {
-            None
+            (None, None)
         } else {
-            Some(sum(accounts.iter().map(|a| a.total_assets))?)
+            (
+                Some(sum(accounts.iter().map(|a| a.total_assets))?),
+                accounts.iter().fold(None, |acc, a| merge(acc, a.partial)),
+            )
         }
     } else {
-        None
+        (None, None)
     };
 
     let mut out = Vec::new();
     let mut next = 0usize;
     let mut investments: Option<Won> = None;
+    let mut investments_partial: Option<ginkgo_store::Partial> = None;
     let mut day = r.from();
     let mut i = 0usize;
     loop {
@@ -103,14 +127,19 @@ pub async fn history(
                 break;
             }
             investments = Some(p.total_assets);
+            investments_partial = p.partial;
             next += 1;
         }
         let mut inv = investments;
+        let mut partial = investments_partial;
         let mut bank = bank_days
             .as_ref()
             .and_then(|d| d.get(i))
             .and_then(|d| d.balance);
         if day == today {
+            if live_investments.is_some() {
+                partial = live_partial;
+            }
             inv = live_investments.or(inv);
             bank = live_bank.or(bank);
         }
@@ -120,6 +149,7 @@ pub async fn history(
             investments: inv.map(Won::get),
             bank: bank.map(Won::get),
             total: total.get(),
+            partial: partial.map(Into::into),
         });
         match day.succ_opt() {
             Some(d) if d <= r.to() => day = d,

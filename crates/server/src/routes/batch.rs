@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use ginkgo_domain::snapshot::{RejectRecord, SnapshotFile, WarningRecord};
 use ginkgo_store::{RunCounts, RunFile, RunFindings, RunRecord, RunStatus};
@@ -23,6 +23,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/batch/runs/{id}", get(run))
         .route("/api/v1/batch/runs/{id}/findings", get(findings))
         .route("/api/v1/batch/runs/{id}/rejects.csv", get(rejects_csv))
+        .route("/api/v1/batch/runs/{id}/release", post(release))
+        .route("/api/v1/batch/stale-accounts", get(stale_accounts))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -76,9 +78,47 @@ pub struct RunCountsView {
     pub rows_rejected: u64,
     #[schema(example = 5)]
     pub warnings: u64,
+    /// Good rows of the instruments file.
+    #[schema(example = 24)]
+    pub instruments_loaded: u64,
+    /// Good rows of the holdings file.
+    #[schema(example = 690)]
+    pub holdings_loaded: u64,
+    /// Good rows of the principals file.
+    #[schema(example = 49)]
+    pub principals_loaded: u64,
 }
 
-/// A snapshot run: committed (its data is current) or failed (nothing changed).
+/// A held run: the previous committed run's good rows, to set beside this run's.
+#[derive(Serialize, ToSchema)]
+pub struct PreviousCountsView {
+    #[schema(example = 50)]
+    pub accounts: u64,
+    #[schema(example = 691)]
+    pub holdings: u64,
+    #[schema(example = 24)]
+    pub instruments: u64,
+    #[schema(example = 50)]
+    pub principals: u64,
+}
+
+/// A delivery for a date already loaded: what changed compared with the run it replaced.
+#[derive(Serialize, ToSchema)]
+pub struct ReplacedView {
+    #[schema(example = 11)]
+    pub replaced_run: i64,
+    #[schema(example = 0)]
+    pub accounts_added: u64,
+    /// Accounts in the replaced delivery and not in this one: no longer current for the date.
+    #[schema(example = 1)]
+    pub accounts_removed: u64,
+    /// Accounts in both whose total assets or principal differ.
+    #[schema(example = 3)]
+    pub accounts_changed: u64,
+}
+
+/// A snapshot run: committed (its data is current), failed (nothing changed) or held
+/// (implausible next to the previous run: nothing changed until an operator releases it).
 #[derive(Serialize, ToSchema)]
 pub struct RunView {
     #[schema(example = 12)]
@@ -98,9 +138,20 @@ pub struct RunView {
     /// Accounts loaded before but missing from this day's file (kept, marked inactive).
     #[schema(example = 0)]
     pub accounts_deactivated: u64,
-    /// Why a failed run failed; `null` for a committed run.
+    /// Why a failed run failed, or why a held run is held; `null` for a committed run.
     #[schema(example = json!(null))]
     pub error: Option<String>,
+    /// A held run: the previous committed run's good rows (this run's are in `counts` and
+    /// `accounts_loaded`).
+    pub previous: Option<PreviousCountsView>,
+    /// A held run: the run that released it; `null` while it is held.
+    #[schema(example = json!(null))]
+    pub released_by: Option<i64>,
+    /// A release: the held run it released.
+    #[schema(example = json!(null))]
+    pub releases: Option<i64>,
+    /// A delivery for a date already loaded: what changed compared with the replaced run.
+    pub replaced: Option<ReplacedView>,
 }
 
 impl From<RunFile> for RunFileView {
@@ -121,6 +172,9 @@ impl From<RunCounts> for RunCountsView {
             rows_loaded: c.rows_loaded,
             rows_rejected: c.rows_rejected,
             warnings: c.warnings,
+            instruments_loaded: c.instruments_loaded,
+            holdings_loaded: c.holdings_loaded,
+            principals_loaded: c.principals_loaded,
         }
     }
 }
@@ -138,6 +192,20 @@ impl From<RunRecord> for RunView {
             accounts_loaded: r.accounts_loaded,
             accounts_deactivated: r.accounts_deactivated,
             error: r.error,
+            previous: r.previous.map(|p| PreviousCountsView {
+                accounts: p.accounts,
+                holdings: p.holdings,
+                instruments: p.instruments,
+                principals: p.principals,
+            }),
+            released_by: r.released_by,
+            releases: r.releases,
+            replaced: r.replaced.map(|d| ReplacedView {
+                replaced_run: d.replaced_run,
+                accounts_added: d.accounts_added,
+                accounts_removed: d.accounts_removed,
+                accounts_changed: d.accounts_changed,
+            }),
         }
     }
 }
@@ -155,6 +223,12 @@ pub struct RejectView {
     pub value: Option<String>,
     #[schema(example = "quantity is negative")]
     pub reason: String,
+    /// The account the row is about, when its account number could be read.
+    #[schema(example = "5736692368320")]
+    pub account_number: Option<String>,
+    /// The instrument the row is about, when its ISIN could be read.
+    #[schema(example = "KR7360750004")]
+    pub isin: Option<String>,
 }
 
 /// A row loaded despite something suspicious; `line` is `null` for a file-wide finding.
@@ -186,6 +260,8 @@ impl From<RejectRecord> for RejectView {
             column: r.column,
             value: r.value,
             reason: r.reason,
+            account_number: r.account_number.map(String::from),
+            isin: r.isin.map(String::from),
         }
     }
 }
@@ -259,7 +335,7 @@ pub async fn findings(
 /// A run's rejected rows as CSV (operators only).
 #[utoipa::path(get, path = "/api/v1/batch/runs/{id}/rejects.csv", tag = "batch", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Run id")),
-    responses((status = 200, content_type = "text/csv", description = "file,line,column,value,reason"),
+    responses((status = 200, content_type = "text/csv", description = "UTF-8 with a BOM: file,line,account_number,isin,column,value,reason"),
               (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn rejects_csv(
@@ -289,48 +365,15 @@ fn no_run(e: ginkgo_store::StoreError) -> ApiError {
     }
 }
 
-/// `file,line,column,value,reason` with RFC 4180 quoting; a leading `=+-@` is prefixed with `'`
-/// so that a spreadsheet never evaluates a provider's value as a formula.
+/// The rejects as CSV for a spreadsheet (UTF-8 with a BOM, formulas defused): see
+/// [`ginkgo_batch::rejects_csv`].
 pub fn rejects_to_csv(f: &RunFindings) -> String {
-    let mut out = String::from("file,line,column,value,reason\n");
-    for r in &f.rejects {
-        let fields = [
-            r.file.as_str().to_string(),
-            r.line.to_string(),
-            r.column.clone().unwrap_or_default(),
-            r.value.clone().unwrap_or_default(),
-            r.reason.clone(),
-        ];
-        let line: Vec<String> = fields.iter().map(|v| csv_field(v)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-    }
-    out
-}
-
-fn csv_field(v: &str) -> String {
-    // A plain signed number (`-3`, `-1,234.5`) is not a formula; keep it as the provider sent it.
-    let number = v.strip_prefix(['-', '+']).is_some_and(|rest| {
-        rest.starts_with(|c: char| c.is_ascii_digit())
-            && rest
-                .chars()
-                .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
-    });
-    let v = if v.starts_with(['=', '+', '-', '@']) && !number {
-        format!("'{v}")
-    } else {
-        v.to_string()
-    };
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
+    ginkgo_batch::rejects_csv(&f.rejects)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use ginkgo_batch::csv_field;
 
     #[test]
     fn formulas_are_defused_and_numbers_are_kept() {
@@ -343,5 +386,180 @@ mod tests {
         assert_eq!(csv_field("-"), "'-");
         assert_eq!(csv_field("가-3"), "가-3");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("\t=1+2"), "'\t=1+2");
+        assert_eq!(csv_field("\r=1+2"), "\"'\r=1+2\"");
+        assert_eq!(csv_field("1\t2"), "1\t2");
     }
+}
+
+/// Where a release stands when the answer is sent.
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseView {
+    /// `true`: the release committed (`run` is the new run); `false`: it is still loading
+    /// (`run` is the held run: poll it until `released_by` is set or a failed run appears).
+    #[schema(example = true)]
+    pub done: bool,
+    pub run: RunView,
+}
+
+/// How long a release request waits before answering 202 (the release goes on).
+const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Releases a held run (operators only): loads its files, unchanged since it was held, without
+/// the plausibility check, and marks it released, in one transaction.
+#[utoipa::path(post, path = "/api/v1/batch/runs/{id}/release", tag = "batch", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The held run")),
+    responses((status = 200, body = ReleaseView, description = "Released: the new run"),
+              (status = 202, body = ReleaseView, description = "Still loading"),
+              (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody, description = "Not held, already released, superseded, or its files changed")))]
+pub async fn release(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    user.require_operator()?;
+    let held = state.store().run(id).await.map_err(no_run)?;
+    if held.status != RunStatus::Held {
+        return Err(ApiError::conflict("run_not_held", "this run is not held"));
+    }
+    if held.released_by.is_some() {
+        return Err(ApiError::conflict(
+            "run_already_released",
+            "this run was already released",
+        ));
+    }
+    // In a task of its own, so that a client that leaves or the request timeout does not cut
+    // the load short.
+    let store = state.store_arc();
+    let cache = state.clone();
+    let task = tokio::spawn(async move {
+        let result = crate::jobs::release_run(store, id, None).await;
+        if result.is_ok() {
+            cache.cache().invalidate();
+        }
+        result
+    });
+    match tokio::time::timeout(RELEASE_WAIT, task).await {
+        Ok(Ok(Ok(run))) => Ok(Json(ReleaseView {
+            done: true,
+            run: run.into(),
+        })
+        .into_response()),
+        Ok(Ok(Err(failed))) => Err(match failed.error {
+            crate::jobs::JobError::Release(m) => ApiError::conflict("release_refused", m),
+            crate::jobs::JobError::Load(ginkgo_store::StoreError::Conflict(m)) => {
+                ApiError::conflict("release_refused", m)
+            }
+            other => {
+                tracing::error!(run_id = id, error = %other, "release failed");
+                ApiError::internal()
+            }
+        }),
+        Ok(Err(_)) => Err(ApiError::internal()),
+        Err(_) => Ok((
+            axum::http::StatusCode::ACCEPTED,
+            Json(ReleaseView {
+                done: false,
+                run: held.into(),
+            }),
+        )
+            .into_response()),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StaleQuery {
+    /// At most this many accounts (default 200, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// A line shown from an earlier day because the day's row for it was rejected.
+#[derive(Serialize, ToSchema)]
+pub struct StaleLineView {
+    #[schema(example = "KR7360750004")]
+    pub isin: String,
+    #[schema(example = "미국S&P500")]
+    pub instrument_name: String,
+    /// The business date the line is from.
+    #[schema(example = "2026-11-19")]
+    pub since: Option<NaiveDate>,
+}
+
+/// An account whose figures are partial, and what is stale in it.
+#[derive(Serialize, ToSchema)]
+pub struct StaleAccountView {
+    #[schema(example = 17)]
+    pub id: i64,
+    #[schema(example = "5736692368320")]
+    pub account_number: String,
+    #[schema(example = "계좌5")]
+    pub account_name: String,
+    #[schema(example = "류영길")]
+    pub customer_name: String,
+    #[schema(example = "2026-11-20")]
+    pub as_of: Option<NaiveDate>,
+    /// The day's rejected rows that name this account.
+    #[schema(example = 1)]
+    pub rejected_rows: u64,
+    /// The oldest date of a value shown in place of a rejected row.
+    #[schema(example = "2026-11-19")]
+    pub since: Option<NaiveDate>,
+    /// `carried` (from `principal_since`), `unknown`, or `current`.
+    #[schema(example = "current")]
+    pub principal: String,
+    #[schema(example = json!(null))]
+    pub principal_since: Option<NaiveDate>,
+    pub stale_lines: Vec<StaleLineView>,
+}
+
+/// Current accounts whose figures are partial, by account number, with what is stale in each
+/// (operators only).
+#[utoipa::path(get, path = "/api/v1/batch/stale-accounts", tag = "batch", security(("bearer" = [])),
+    params(StaleQuery),
+    responses((status = 200, body = Vec<StaleAccountView>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn stale_accounts(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<StaleQuery>,
+) -> ApiResult<Json<Vec<StaleAccountView>>> {
+    user.require_operator()?;
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let accounts = state.store().stale_accounts(limit).await?;
+    Ok(Json(
+        accounts
+            .into_iter()
+            .map(|s| {
+                let a = s.account;
+                StaleAccountView {
+                    id: a.id,
+                    account_number: a.account_number,
+                    account_name: a.account_name,
+                    customer_name: a.customer_name,
+                    as_of: a.as_of,
+                    rejected_rows: a.partial.map_or(0, |p| p.rows),
+                    since: a.partial.and_then(|p| p.since),
+                    principal: match (a.principal, a.principal_since) {
+                        (None, _) => "unknown",
+                        (Some(_), Some(_)) => "carried",
+                        (Some(_), None) => "current",
+                    }
+                    .to_string(),
+                    principal_since: a.principal_since,
+                    stale_lines: s
+                        .holdings
+                        .into_iter()
+                        .map(|h| StaleLineView {
+                            isin: h.isin,
+                            instrument_name: h.instrument_name,
+                            since: h.stale_since,
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    ))
 }

@@ -48,20 +48,57 @@ pub struct AccountView {
     /// The business date of the snapshot these figures come from.
     #[schema(example = "2026-11-20")]
     pub as_of: Option<NaiveDate>,
+    /// Set when some of the day's provider rows for this account were rejected: the figures are
+    /// incomplete. `null` when complete.
+    pub partial: Option<PartialView>,
 }
+
+/// Incomplete figures: `rows` of the day's provider rows were rejected; values from an earlier
+/// day (last known good, each marked with its date) stand in for them where one exists.
+#[derive(Serialize, ToSchema)]
+pub struct PartialView {
+    #[schema(example = 1)]
+    pub rows: u64,
+    /// The oldest date of a value shown in place of a rejected row; `null` when none could be
+    /// carried (the figures are then the sum of what loaded).
+    #[schema(example = "2026-11-19")]
+    pub since: Option<NaiveDate>,
+}
+
+impl From<ginkgo_store::Partial> for PartialView {
+    fn from(p: ginkgo_store::Partial) -> Self {
+        PartialView {
+            rows: p.rows,
+            since: p.since,
+        }
+    }
+}
+
+/// Why the principal (and so profit and return) is `null`.
+pub const PRINCIPAL_UNKNOWN: &str = "principal_rejected_no_earlier_value";
 
 #[derive(Serialize, ToSchema)]
 pub struct AccountDetailView {
     #[serde(flatten)]
     pub account: AccountView,
+    /// Won; `null` when unknown (see `principal_unknown_reason`).
     #[schema(example = 1_800_000)]
-    pub principal: i64,
-    /// total_assets − principal, won.
+    pub principal: Option<i64>,
+    /// The date of the principal shown when today's principal row was rejected (last known
+    /// good); `null` when it is today's.
+    #[schema(example = json!(null))]
+    pub principal_since: Option<NaiveDate>,
+    /// total_assets − principal, won; `null` when the principal is unknown.
     #[schema(example = 111_386)]
-    pub total_profit: i64,
-    /// profit / principal × 100, rounded once to 2 decimals; `null` when the principal is 0.
+    pub total_profit: Option<i64>,
+    /// profit / principal × 100, rounded once to 2 decimals; `null` when the principal is 0 or
+    /// unknown.
     #[schema(example = 6.19, value_type = Option<f64>)]
     pub return_rate: Option<ReturnRate>,
+    /// `principal_rejected_no_earlier_value` when the principal is unknown: the provider's
+    /// principal row was rejected and there is no earlier value. `null` otherwise.
+    #[schema(example = json!(null))]
+    pub principal_unknown_reason: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,6 +116,10 @@ pub struct HoldingView {
     pub price: i64,
     #[schema(example = 21)]
     pub quantity: i64,
+    /// The business date this line is from when the day's row for it was rejected (last known
+    /// good); `null` when it is the day's.
+    #[schema(example = json!(null))]
+    pub stale_since: Option<NaiveDate>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -110,9 +151,11 @@ pub struct HistoryView {
     /// Won, cash included.
     #[schema(example = 1_911_386)]
     pub total_assets: i64,
-    /// Won.
+    /// Won; `null` when the principal of an account in the sum was unknown that day.
     #[schema(example = 1_800_000)]
-    pub principal: i64,
+    pub principal: Option<i64>,
+    /// Set when some of that day's provider rows were rejected.
+    pub partial: Option<PartialView>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -181,16 +224,29 @@ fn view(a: &AccountSummary) -> AccountView {
         account_number: a.account_number.clone(),
         total_assets: a.total_assets.get(),
         as_of: a.as_of,
+        partial: a.partial.map(Into::into),
     }
 }
 
 fn detail(a: &AccountSummary) -> ApiResult<AccountDetailView> {
-    let v = Valuation::from_total(a.total_assets, a.principal).map_err(|_| ApiError::internal())?;
+    let Some(principal) = a.principal else {
+        return Ok(AccountDetailView {
+            account: view(a),
+            principal: None,
+            principal_since: None,
+            total_profit: None,
+            return_rate: None,
+            principal_unknown_reason: Some(PRINCIPAL_UNKNOWN.to_string()),
+        });
+    };
+    let v = Valuation::from_total(a.total_assets, principal).map_err(|_| ApiError::internal())?;
     Ok(AccountDetailView {
         account: view(a),
-        principal: v.principal.get(),
-        total_profit: v.profit.get(),
+        principal: Some(v.principal.get()),
+        principal_since: a.principal_since,
+        total_profit: Some(v.profit.get()),
         return_rate: v.return_rate,
+        principal_unknown_reason: None,
     })
 }
 
@@ -202,6 +258,7 @@ fn holding_view(h: HoldingLine) -> HoldingView {
         isin: h.isin,
         price: h.price.get(),
         quantity: h.quantity,
+        stale_since: h.stale_since,
     }
 }
 
@@ -275,7 +332,8 @@ fn history_view(points: Vec<HistoryPoint>) -> Vec<HistoryView> {
         .map(|p| HistoryView {
             date: p.date,
             total_assets: p.total_assets.get(),
-            principal: p.principal.get(),
+            principal: p.principal.map(Won::get),
+            partial: p.partial.map(Into::into),
         })
         .collect()
 }

@@ -41,7 +41,7 @@ async fn operators_read_runs_findings_and_rejects_as_csv() {
     );
     let csv = r.text().await.expect("text");
     assert_eq!(csv.lines().count() as u64, rejected + 1);
-    assert!(csv.starts_with("file,line,column,value,reason\n"));
+    assert!(csv.starts_with("\u{feff}file,line,account_number,isin,column,value,reason\r\n"));
     let (s, _) = app.get("/api/v1/batch/runs/999999", &op).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }

@@ -1479,3 +1479,153 @@ async fn bank_statuses_never_lie_in_korean_and_english() {
     );
     b.quit().await;
 }
+
+/// Copies the day in `from` to `to`, passing each holdings data line through `edit` (`None`
+/// drops it).
+fn copy_day_editing(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    edit: impl Fn(&str) -> Option<String>,
+) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_owned();
+        if name == "account_asset_info_set.csv" {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let mut lines = text.lines();
+            let mut out = format!("{}\n", lines.next().expect("header"));
+            for line in lines.filter_map(&edit) {
+                out.push_str(&line);
+                out.push('\n');
+            }
+            std::fs::write(to.join(&name), out).expect("write");
+        } else {
+            std::fs::copy(&path, to.join(&name)).expect("copy");
+        }
+    }
+}
+
+#[tokio::test]
+async fn partial_data_is_marked_on_summary_detail_and_history_in_korean_and_english() {
+    if !browser_available("partial") {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let first = app.dir.join("d1");
+    ginkgo_batch::generate::generate(
+        &first,
+        &ginkgo_batch::generate::GenerateOptions {
+            accounts: 12,
+            seed: 5,
+            date: day(2026, 11, 20),
+            quote_all: false,
+            ..Default::default()
+        },
+    )
+    .expect("generate");
+    app.load_dir(&first, day(2026, 11, 20)).await;
+    let field = |l: &str, i: usize| l.split(',').nth(i).unwrap_or("").to_string();
+    let text = std::fs::read_to_string(first.join("account_asset_info_set.csv")).expect("read");
+    let target = text
+        .lines()
+        .skip(1)
+        .find(|l| field(l, 4) != "CASH" && field(l, 6) != "0")
+        .expect("a holding")
+        .to_string();
+    let second = app.dir.join("d2");
+    copy_day_editing(&first, &second, |l| {
+        Some(if l == target {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f[5] = "12a45";
+            f.join(",")
+        } else {
+            l.to_string()
+        })
+    });
+    app.load_dir(&second, day(2026, 11, 21)).await;
+    app.create_user("c@test.kr", Role::Customer, Some(&field(&target, 0)))
+        .await;
+    app.create_user("op@test.kr", Role::Operator, None).await;
+    let token = app.token("c@test.kr").await;
+    let accounts = api_get(&app, &token, "/api/v1/accounts").await;
+    let id = accounts
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .find(|a| a["account_number"] == field(&target, 2).as_str())
+        .and_then(|a| a["id"].as_i64())
+        .expect("the account");
+
+    let b = Browser::start(PHONE.0, PHONE.1).await;
+    b.login(&app, "c@test.kr").await;
+    for (lang, since, day2, stale) in [
+        ("ko", "2026. 11. 20.", "11. 21.", "2026. 11. 20. 값"),
+        ("en", "Nov 20, 2026", "Nov 21", "value of Nov 20, 2026"),
+    ] {
+        if lang == "en" {
+            b.goto(&app.url("/")).await;
+            b.wait_text_where("main h1", "Korean", |t| t == "내 자산")
+                .await;
+            b.click("[data-testid=lang-toggle]").await;
+            b.wait_text_where("main h1", "English", |t| t == "My assets")
+                .await;
+        }
+        b.goto(&app.url("/")).await;
+        let notice = b.wait_text("[data-testid=partial-notice]").await;
+        assert!(notice.contains(since), "{lang} summary: {notice}");
+        let badge = b.wait_text("[data-testid=partial-badge]").await;
+        assert!(badge.contains(since), "{lang} badge: {badge}");
+        let days = b.wait_text("[data-testid=history-partial]").await;
+        assert!(days.contains(day2), "{lang} summary history: {days}");
+        assert!(b.horizontal_overflow().await <= 0, "summary at 375 px");
+        b.screenshot(&format!("partial-summary-375-{lang}")).await;
+        b.goto(&app.url(&format!("/accounts/{id}"))).await;
+        let notice = b.wait_text("[data-testid=partial-notice]").await;
+        assert!(notice.contains(since), "{lang} detail: {notice}");
+        assert_eq!(b.wait_text("[data-testid=stale-since]").await, stale);
+        let days = b.wait_text("[data-testid=history-partial]").await;
+        assert!(days.contains(day2), "{lang} detail history: {days}");
+        assert!(b.horizontal_overflow().await <= 0, "detail at 375 px");
+        b.screenshot(&format!("partial-account-375-{lang}")).await;
+    }
+    b.click("[data-testid=lang-toggle]").await;
+    b.quit().await;
+
+    // The operator: the stale list names the account; a header-only delivery is held, and the
+    // run page's button releases it.
+    let third = app.dir.join("d3");
+    copy_day_editing(&first, &third, |_| None);
+    let held =
+        ginkgo_server::jobs::load_day(app.store.clone(), &third, Some(day(2026, 11, 22)), None)
+            .await
+            .expect("held");
+    assert_eq!(held.status, ginkgo_store::RunStatus::Held);
+    let b = Browser::start(DESKTOP.0, DESKTOP.1).await;
+    b.login(&app, "op@test.kr").await;
+    b.goto(&app.url("/operator/runs")).await;
+    let stale = b.wait_text("[data-testid=stale-accounts]").await;
+    assert!(stale.contains(&field(&target, 2)), "{stale}");
+    let runs = b.wait_text("[data-testid=runs] tbody").await;
+    assert!(runs.contains("보류"), "{runs}");
+    b.goto(&app.url(&format!("/operator/runs/{}", held.id)))
+        .await;
+    let counts = b.wait_text("[data-testid=held-counts]").await;
+    assert!(
+        counts.contains("12"),
+        "the previous run's 12 accounts: {counts}"
+    );
+    b.screenshot("operator-held-run-desktop").await;
+    b.click("[data-testid=release]").await;
+    let heading = b
+        .wait_text_where("main h1", "the release's run", |t| {
+            t.contains(&format!("#{}", held.id + 1))
+        })
+        .await;
+    assert!(heading.contains("배치 실행"));
+    assert_eq!(
+        app.store.run(held.id).await.expect("run").released_by,
+        Some(held.id + 1)
+    );
+    b.quit().await;
+}
