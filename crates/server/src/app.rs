@@ -103,6 +103,18 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let drain = Duration::from_secs(state.config().shutdown_drain_seconds);
+    let flag = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Not ready from now on; keep serving for the drain period so a load balancer sees
+        // the 503 and stops routing here before the listener closes.
+        flag.begin_shutdown();
+        if !drain.is_zero() {
+            tracing::info!(seconds = drain.as_secs(), "draining: /readyz answers 503");
+            tokio::time::sleep(drain).await;
+        }
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -46,6 +46,9 @@ pub struct Config {
     pub read_cache_ms: u64,
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy you control).
     pub trust_forwarded_for: bool,
+    /// On SIGTERM, answer `/readyz` with 503 for this many seconds (still serving) before
+    /// closing the listener, so a load balancer stops routing here first; 0 to 300.
+    pub shutdown_drain_seconds: u64,
     /// `GINKGO_…` variables that name no setting (a typo, most likely); `ginkgo` warns of them.
     #[serde(skip)]
     pub unknown_variables: Vec<String>,
@@ -209,6 +212,7 @@ impl Default for Config {
             read_cache_ms: 1000,
             unknown_variables: Vec::new(),
             trust_forwarded_for: false,
+            shutdown_drain_seconds: 0,
         }
     }
 }
@@ -368,6 +372,10 @@ impl Config {
                 self.trust_forwarded_for =
                     parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
             }
+            "GINKGO_SHUTDOWN_DRAIN_SECONDS" => {
+                self.shutdown_drain_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
             "GINKGO_MAX_FAILURES_PER_ACCOUNT" => {
                 self.auth.max_failures_per_account =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
@@ -414,6 +422,11 @@ impl Config {
         }
         if self.read_cache_ms > 60_000 {
             problems.push("read_cache_ms must be at most 60000 (one minute)".into());
+        }
+        if self.shutdown_drain_seconds > 300 {
+            problems.push(
+                "shutdown_drain_seconds (GINKGO_SHUTDOWN_DRAIN_SECONDS) must be at most 300".into(),
+            );
         }
         if !(1..=24 * 60).contains(&self.deposit.expiry_minutes) {
             problems.push("deposit.expiry_minutes must be between 1 and 1440".into());

@@ -28,6 +28,8 @@ struct Inner {
     /// so a burst of logins or sign-ups queues (within the request time limit) instead of
     /// taking memory without bound.
     password_slots: tokio::sync::Semaphore,
+    /// Set when shutdown begins: `/readyz` answers 503 from then on.
+    shutting_down: std::sync::atomic::AtomicBool,
 }
 
 /// Password hashes computed at once: one per core, at least two.
@@ -74,6 +76,7 @@ impl AppState {
                 cipher,
                 categorizers: Default::default(),
                 password_slots: password_slots(),
+                shutting_down: Default::default(),
             }),
         })
     }
@@ -99,6 +102,7 @@ impl AppState {
                         cipher: None,
                         categorizers: Default::default(),
                         password_slots: password_slots(),
+                        shutting_down: Default::default(),
                     }),
                 }
             }
@@ -119,6 +123,19 @@ impl AppState {
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|_| crate::error::ApiError::internal())
+    }
+
+    /// Marks the server as shutting down (not ready); there is no way back.
+    pub fn begin_shutdown(&self) {
+        self.inner
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner
+            .shutting_down
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn store(&self) -> &dyn Store {

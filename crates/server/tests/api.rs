@@ -29,5 +29,7 @@ mod deposits;
 mod investments;
 #[path = "api/openapi.rs"]
 mod openapi;
+#[path = "api/operations.rs"]
+mod operations;
 #[path = "api/property.rs"]
 mod property;

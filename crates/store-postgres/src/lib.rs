@@ -113,7 +113,11 @@ impl Store for PostgresStore {
 
     async fn health(&self) -> StoreResult<()> {
         let c = self.client().await?;
-        c.query_one("SELECT 1", &[]).await.map_err(map_err)?;
-        Ok(())
+        match migrate::missing(&c).await?.first() {
+            None => Ok(()),
+            Some(v) => Err(StoreError::Unavailable(format!(
+                "migration {v} is not applied (run `ginkgo migrate`)"
+            ))),
+        }
     }
 }

@@ -91,10 +91,13 @@ impl Store for SqliteStore {
     }
 
     async fn health(&self) -> StoreResult<()> {
-        self.pools
-            .read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
-            .await
-            .map(|_| ())
+        let missing = self.pools.read(|c| migrate::missing(c)).await?;
+        match missing.first() {
+            None => Ok(()),
+            Some(v) => Err(StoreError::Unavailable(format!(
+                "migration {v} is not applied (run `ginkgo migrate`)"
+            ))),
+        }
     }
 }
 

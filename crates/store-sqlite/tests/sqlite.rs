@@ -35,6 +35,29 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     assert_eq!(again.applied_migrations().await.expect("list"), applied);
 }
 
+/// Readiness: a database that lacks a migration of this build is not ready, and says which.
+#[tokio::test]
+async fn health_answers_unavailable_while_a_migration_is_missing() {
+    use ginkgo_store::{Store, StoreError};
+    let dir = std::env::temp_dir().join(format!("ginkgo-test-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("ginkgo.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    store.health().await.expect("current after connect");
+    let other = rusqlite::Connection::open(&path).expect("second connection");
+    other
+        .execute(
+            "DELETE FROM schema_migrations WHERE version = '0002_investments'",
+            [],
+        )
+        .expect("forget one");
+    match store.health().await {
+        Err(StoreError::Unavailable(m)) => assert!(m.contains("0002_investments"), "{m}"),
+        other => panic!("health with a migration missing: {other:?}"),
+    }
+}
+
 /// Another process (a `ginkgo batch load`, a second server) writing to the same file while a
 /// read-then-write use case runs must make it wait, not fail: a deferred transaction whose
 /// snapshot went stale would answer BUSY at once, whatever the busy timeout.
