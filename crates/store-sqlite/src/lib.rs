@@ -91,7 +91,7 @@ impl Store for SqliteStore {
     }
 
     async fn health(&self) -> StoreResult<()> {
-        let missing = self.pools.read(|c| migrate::missing(c)).await?;
+        let missing = self.pools.read(migrate::missing).await?;
         match missing.first() {
             None => Ok(()),
             Some(v) => Err(StoreError::Unavailable(format!(
