@@ -30,8 +30,8 @@ struct Cli {
     /// Database URL: sqlite://path/to/ginkgo.db (default) or postgres://user@host/db.
     #[arg(long, global = true, env = "GINKGO_DATABASE_URL")]
     database_url: Option<String>,
-    /// Log format.
-    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    /// Log format: `text`, or `json` (one object a line, for log collectors).
+    #[arg(long, global = true, env = "GINKGO_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
     #[command(subcommand)]
     command: Command,

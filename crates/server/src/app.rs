@@ -74,27 +74,46 @@ fn with_middleware(routes: Router, timeout: Duration) -> Router {
         ))
         // Outside the panic catcher and the timeout, so their answers take the common shape too.
         .layer(middleware::from_fn(errors_carry_request_id))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The route template, never the raw path: ids and account numbers stay out of logs.
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "unmatched".into());
-            let id = req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-")
-                .to_string();
-            tracing::info_span!("request", method = %req.method(), route, request_id = id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // The route template, never the raw path: ids and account numbers stay out of logs.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|p| p.as_str().to_string())
+                        .unwrap_or_else(|| "unmatched".into());
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .to_string();
+                    tracing::info_span!("request", method = %req.method(), route, request_id = id)
+                })
+                // One access line per request at INFO, in the request's span (method, route template,
+                // request id): status and latency only, never the path, query, headers or body.
+                .on_request(())
+                .on_response(access_log)
+                .on_failure(()),
+        )
         .layer(SetSensitiveRequestHeadersLayer::new([
             axum::http::header::AUTHORIZATION,
             axum::http::header::COOKIE,
         ]))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// The access log line (target `ginkgo_server::access`, so `GINKGO_LOG` can tune it alone).
+fn access_log(response: &axum::response::Response, latency: Duration, _span: &tracing::Span) {
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "ginkgo_server::access",
+        status = response.status().as_u16(),
+        latency_ms = format_args!("{latency_ms:.2}"),
+        "answered"
+    );
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.

@@ -1156,6 +1156,9 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
         "bank sync finished",
         "retrying Open Banking call",
         "route=",
+        // The access line: route template and status, never the raw path.
+        "route=\"/api/v1/deposits/{id}/confirm\" request_id=",
+        "answered status=200",
     ] {
         assert!(
             text.contains(expected),
