@@ -64,6 +64,10 @@ enum Command {
     /// Mixed load against a real server process for a bounded time, then the invariants
     /// (no 5xx, deposits applied exactly once, bank rows stored once, memory flat).
     Soak(soak::SoakArgs),
+    /// Secrets: `ginkgo secret generate` prints a new random key (32 bytes, base64url) for
+    /// auth.jwt_secret or bank.token_key.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Run the local Open Banking sandbox (a faithful imitation of the KFTC testbed).
     Sandbox {
         /// Address to listen on.
@@ -78,6 +82,13 @@ enum Command {
         #[arg(long)]
         profile: Option<ginkgo_sandbox::Profile>,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Print a new random key: `GINKGO_JWT_SECRET=$(ginkgo secret generate)`, or into a file
+    /// for GINKGO_JWT_SECRET_FILE (`ginkgo secret generate > jwt.key; chmod 600 jwt.key`).
+    Generate,
 }
 
 fn init_tracing(format: &str) {
@@ -102,6 +113,9 @@ pub fn load_config(
     let mut config = Config::load(cli_config.map(|p| p.as_path()), env)?;
     for name in &config.unknown_variables {
         eprintln!("warning: {name} is not a Ginkgo setting and is ignored (a typo?)");
+    }
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
     }
     if let Some(url) = database_url {
         config.database_url = url.clone();
@@ -187,6 +201,9 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return batch::run(cmd, &config).await;
         }
         Command::Generate(cmd) => batch::generate_command(cmd)?,
+        Command::Secret(SecretCommand::Generate) => {
+            println!("{}", ginkgo_server::auth::random_token())
+        }
         Command::Demo(args) => {
             if cli.config.is_some() {
                 eprintln!(

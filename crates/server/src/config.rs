@@ -52,6 +52,10 @@ pub struct Config {
     /// `GINKGO_…` variables that name no setting (a typo, most likely); `ginkgo` warns of them.
     #[serde(skip)]
     pub unknown_variables: Vec<String>,
+    /// Problems that do not stop start-up (a configuration or secret file others can read);
+    /// `ginkgo` prints them.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// The most a single deposit may be configured to allow: 1조 (10^12) won keeps every sum of
@@ -212,6 +216,7 @@ impl Default for Config {
             insight: InsightConfig::default(),
             read_cache_ms: 1000,
             unknown_variables: Vec::new(),
+            warnings: Vec::new(),
             trust_forwarded_for: false,
             shutdown_drain_seconds: 0,
         }
@@ -265,6 +270,122 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Variables that may instead name a file holding the value (`NAME_FILE`): the secrets, and
+/// the database URL (which may carry a password).
+const FILE_VARIABLES: &[&str] = &[
+    "GINKGO_JWT_SECRET",
+    "GINKGO_BANK_TOKEN_KEY",
+    "GINKGO_BANK_CLIENT_SECRET",
+    "GINKGO_DATABASE_URL",
+];
+
+/// Words of placeholder values (the documented example's among them): a key that contains one
+/// was copied, not generated.
+const PLACEHOLDERS: &[&str] = &[
+    "change me",
+    "changeme",
+    "change-me",
+    "change_me",
+    "random characters",
+    "example",
+    "placeholder",
+    "secret-here",
+    "your-secret",
+];
+
+/// Why `value` cannot serve as a key (`None` when it can): shorter than 32 characters, a
+/// placeholder, or too predictable — fewer than 10 different characters, under 100 bits by
+/// the Shannon estimate of its characters (a 32-character random hex key has about 118, a
+/// `ginkgo secret generate` key about 200), or made of repeats (fewer different neighbour
+/// pairs than half its length).
+pub fn weak_secret(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        return Some("not set");
+    }
+    if value.chars().count() < 32 {
+        return Some("shorter than 32 characters");
+    }
+    let lower = value.to_lowercase();
+    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+        return Some("a placeholder (the documented example?), not a generated key");
+    }
+    let mut counts = std::collections::HashMap::<char, usize>::new();
+    for c in value.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let n = value.chars().count() as f64;
+    let bits: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2() * n
+        })
+        .sum();
+    // Repetitions and runs ("abcabc…", "0123456789012…") have few different neighbour pairs.
+    let chars: Vec<char> = value.chars().collect();
+    let pairs: std::collections::HashSet<(char, char)> =
+        chars.windows(2).map(|w| (w[0], w[1])).collect();
+    if counts.len() < 10 || bits < 100.0 || pairs.len() * 2 < chars.len() - 1 {
+        return Some("too predictable (too few different characters)");
+    }
+    None
+}
+
+/// Reads a secret from a file: the whole content without its trailing line end. Warns (into
+/// `warnings`) when others may read the file.
+fn read_secret_file(
+    name: &str,
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Env {
+        name: name.to_string(),
+        message: format!("cannot read {path}: {e}"),
+    })?;
+    if let Some(w) = readable_by_others(std::path::Path::new(path)) {
+        warnings.push(w);
+    }
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// A warning when `path` is readable or writable by its group or by others.
+#[cfg(unix)]
+pub fn readable_by_others(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{} holds secrets but its group or others may access it (mode {:o}); run chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+pub fn readable_by_others(_path: &std::path::Path) -> Option<String> {
+    None
+}
+
+/// `http://` is only for the center's imitation on this machine: a loopback host.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Config {
     /// Defaults, overlaid by `file` (when given) and by `GINKGO_…` variables from `env`.
     pub fn load(
@@ -284,7 +405,28 @@ impl Config {
             }
             None => Config::default(),
         };
+        if let Some(w) = file.and_then(readable_by_others) {
+            config.warnings.push(w);
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for base in FILE_VARIABLES {
+            let file_name = format!("{base}_FILE");
+            if env.iter().any(|(k, _)| k == base) && env.iter().any(|(k, _)| *k == file_name) {
+                return Err(ConfigError::Env {
+                    name: file_name,
+                    message: format!("set either {base} or {base}_FILE, not both"),
+                });
+            }
+        }
         for (name, value) in env {
+            if let Some(base) = name
+                .strip_suffix("_FILE")
+                .filter(|b| FILE_VARIABLES.contains(b))
+            {
+                let content = read_secret_file(&name, &value, &mut config.warnings)?;
+                config.apply_env(base, &content)?;
+                continue;
+            }
             let known = config.apply_env(&name, &value)?;
             if !known
                 && name.starts_with("GINKGO_")
@@ -402,10 +544,10 @@ impl Config {
                 redact_url(&self.database_url)
             ));
         }
-        if self.auth.jwt_secret.expose().len() < 32 {
-            problems.push(
-                "auth.jwt_secret (GINKGO_JWT_SECRET) must be set to at least 32 characters".into(),
-            );
+        if let Some(why) = weak_secret(self.auth.jwt_secret.expose()) {
+            problems.push(format!(
+                "auth.jwt_secret (GINKGO_JWT_SECRET or GINKGO_JWT_SECRET_FILE) is {why}: anyone who knows or guesses it can forge tokens; generate one with `ginkgo secret generate`"
+            ));
         }
         if !(1..=24 * 60).contains(&self.auth.access_token_minutes) {
             problems.push("auth.access_token_minutes must be between 1 and 1440".into());
@@ -465,11 +607,16 @@ impl Config {
             ));
         }
         if let Some(url) = &self.bank.base_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push("bank.base_url must start with http:// or https://".into());
+            if !(url.starts_with("https://") || is_loopback_http(url)) {
+                problems.push(
+                    "bank.base_url must start with https:// (http:// only for a loopback host such as the local sandbox at http://127.0.0.1:9090)"
+                        .into(),
+                );
             }
-            if self.bank.token_key.expose().len() < 32 {
-                problems.push("bank.token_key (GINKGO_BANK_TOKEN_KEY) must be at least 32 characters when bank linking is on".into());
+            if let Some(why) = weak_secret(self.bank.token_key.expose()) {
+                problems.push(format!(
+                    "bank.token_key (GINKGO_BANK_TOKEN_KEY or GINKGO_BANK_TOKEN_KEY_FILE) is {why}; generate one with `ginkgo secret generate`"
+                ));
             }
             if self.bank.sync_lease_seconds < 3 {
                 problems.push(
@@ -540,6 +687,9 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A key as strong as a generated one.
+    const STRONG: &str = "q7Vd2LxK9pRt4WzB1nHc8Ms3Yf6Gj0Ae5Ku";
+
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
@@ -554,7 +704,7 @@ mod tests {
             env(&[
                 ("GINKGO_DATABASE_URL", "postgres://u@h/db"),
                 ("GINKGO_LISTEN", "0.0.0.0:9000"),
-                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_JWT_SECRET", STRONG),
                 ("GINKGO_BATCH_DAILY_AT", "07:30"),
             ]),
         )
@@ -583,7 +733,7 @@ mod tests {
         let c = Config::load(
             None,
             env(&[
-                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_JWT_SECRET", STRONG),
                 ("GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS", "0.8"),
                 ("GINKGO_BANK_SYNC_WAIT_SECONDS", "5"),
             ]),
@@ -596,7 +746,7 @@ mod tests {
             let c = Config::load(
                 None,
                 env(&[
-                    ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                    ("GINKGO_JWT_SECRET", STRONG),
                     ("GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS", bad),
                 ]),
             )
@@ -609,7 +759,7 @@ mod tests {
         let c = Config::load(
             None,
             env(&[
-                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_JWT_SECRET", STRONG),
                 ("GINKGO_BANK_SYNC_WAIT_SECONDS", "30"),
             ]),
         )
@@ -625,7 +775,7 @@ mod tests {
     #[test]
     fn the_tran_id_prefix_and_the_page_cap_are_checked_at_start_up() {
         let load = |vars: &[(&str, &str)]| {
-            let mut all = vec![("GINKGO_JWT_SECRET", "k".repeat(32))];
+            let mut all = vec![("GINKGO_JWT_SECRET", STRONG.to_string())];
             all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
             Config::load(None, all.into_iter().map(|(k, v)| (k.to_string(), v))).expect("loads")
         };
@@ -688,7 +838,7 @@ mod tests {
     #[test]
     fn limits_that_could_overflow_or_stall_are_refused() {
         let mut c = Config::default();
-        c.auth.jwt_secret = Secret::new("k".repeat(32));
+        c.auth.jwt_secret = Secret::new(STRONG.to_string());
         c.deposit.max_amount = MAX_DEPOSIT_LIMIT + 1;
         c.read_cache_ms = 3_600_000;
         let msg = c.validate().expect_err("invalid").to_string();
@@ -700,11 +850,16 @@ mod tests {
     }
 
     #[test]
-    fn the_documented_example_file_is_valid() {
+    fn the_documented_example_file_parses_but_its_secret_refuses_to_start() {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ginkgo.example.toml");
         let c = Config::load(Some(&path), vec![]).expect("example parses");
-        c.validate().expect("example validates");
+        let msg = c.validate().expect_err("the example's key").to_string();
+        assert!(msg.contains("auth.jwt_secret"), "{msg}");
+        assert!(msg.contains("ginkgo secret generate"), "{msg}");
+        let c = Config::load(Some(&path), env(&[("GINKGO_JWT_SECRET", STRONG)])).expect("parses");
+        c.validate()
+            .expect("the example with a generated key validates");
         assert_eq!(
             c.batch.daily_at,
             NaiveTime::from_hms_opt(9, 0, 0).expect("t")
@@ -732,6 +887,133 @@ mod tests {
         assert!(err.to_string().contains("HH:MM"), "{err}");
         let err = Config::load(None, env(&[("GINKGO_BATCH_DAILY_AT", "9am")])).expect_err("bad");
         assert!(err.to_string().contains("HH:MM or HH:MM:SS"), "{err}");
+    }
+
+    #[test]
+    fn weak_keys_are_refused_and_generated_ones_accepted() {
+        for weak in [
+            "",
+            "short",
+            &"k".repeat(32),
+            &"ab".repeat(20),
+            "test-secret-test-secret-test-secret!!",
+            "change me: at least 32 random characters",
+            "at least 32 random characters, really, 1234567890",
+            "0123456789012345678901234567890123456789",
+        ] {
+            assert!(weak_secret(weak).is_some(), "{weak:?} passes");
+        }
+        for strong in [
+            STRONG,
+            "3f9a1c7e5b2d8046af13c9e7b5d2084f",
+            &crate::auth::random_token(),
+        ] {
+            assert_eq!(weak_secret(strong), None, "{strong:?} is refused");
+        }
+        let mut c = Config::default();
+        c.auth.jwt_secret = Secret::new("k".repeat(40));
+        let msg = c.validate().expect_err("weak").to_string();
+        assert!(msg.contains("too predictable"), "{msg}");
+        c.auth.jwt_secret = Secret::new(STRONG);
+        c.bank.base_url = Some("https://openapi.openbanking.or.kr".into());
+        c.bank.token_key = Secret::new("change-me-change-me-change-me-change-me");
+        let msg = c.validate().expect_err("weak token key").to_string();
+        assert!(msg.contains("bank.token_key"), "{msg}");
+        assert!(
+            !msg.contains("change-me"),
+            "the message never repeats a secret: {msg}"
+        );
+    }
+
+    #[test]
+    fn plain_http_bank_urls_are_only_for_loopback() {
+        let check = |url: &str| {
+            let mut c = Config::default();
+            c.auth.jwt_secret = Secret::new(STRONG);
+            c.bank.base_url = Some(url.to_string());
+            c.bank.token_key = Secret::new(STRONG);
+            c.bank.client_id = "client".into();
+            c.bank.redirect_uri = "https://g.test/api/v1/bank/callback".into();
+            c.bank.institution_code = "M202600001".into();
+            c.validate().map_err(|e| e.to_string())
+        };
+        for ok in [
+            "https://openapi.openbanking.or.kr",
+            "http://127.0.0.1:9090",
+            "http://127.8.0.1/",
+            "http://localhost:1/x",
+            "http://[::1]:8080",
+        ] {
+            check(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "http://openapi.openbanking.or.kr",
+            "http://127.0.0.1.evil.test:9090",
+            "http://10.0.0.1:9090",
+            "http://localhost.evil.test",
+            "ftp://127.0.0.1",
+        ] {
+            let msg = check(bad).expect_err(bad);
+            assert!(msg.contains("bank.base_url"), "{bad}: {msg}");
+        }
+    }
+
+    #[cfg(unix)]
+    fn write_mode(path: &std::path::Path, text: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, text).expect("write");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secrets_are_read_from_files_and_loose_permissions_warn() {
+        let dir = std::env::temp_dir().join(format!("ginkgo-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let key = dir.join("jwt");
+        write_mode(&key, &format!("{STRONG}\n"), 0o600);
+        let path = key.display().to_string();
+        let c = Config::load(None, env(&[("GINKGO_JWT_SECRET_FILE", &path)])).expect("loads");
+        assert_eq!(
+            c.auth.jwt_secret.expose(),
+            STRONG,
+            "the line end is not part of it"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert!(c.unknown_variables.is_empty());
+        c.validate().expect("valid");
+
+        write_mode(&key, STRONG, 0o644);
+        let c = Config::load(None, env(&[("GINKGO_JWT_SECRET_FILE", &path)])).expect("loads");
+        assert!(
+            c.warnings.iter().any(|w| w.contains("chmod 600")),
+            "{:?}",
+            c.warnings
+        );
+
+        let both = Config::load(
+            None,
+            env(&[
+                ("GINKGO_JWT_SECRET_FILE", &path),
+                ("GINKGO_JWT_SECRET", STRONG),
+            ]),
+        );
+        assert!(both.expect_err("both").to_string().contains("not both"));
+        let missing = dir.join("nothing").display().to_string();
+        let err = Config::load(None, env(&[("GINKGO_BANK_TOKEN_KEY_FILE", &missing)]))
+            .expect_err("missing file");
+        assert!(
+            err.to_string().contains("GINKGO_BANK_TOKEN_KEY_FILE"),
+            "{err}"
+        );
+
+        let file = dir.join("ginkgo.toml");
+        write_mode(&file, "[auth]\n", 0o640);
+        let c = Config::load(Some(&file), vec![]).expect("loads");
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        write_mode(&file, "[auth]\n", 0o600);
+        let c = Config::load(Some(&file), vec![]).expect("loads");
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]

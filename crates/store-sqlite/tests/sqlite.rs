@@ -99,3 +99,32 @@ async fn a_write_waits_for_another_process_instead_of_failing_busy() {
     let linked = linked.expect("the write waited for the other process and succeeded");
     assert_eq!(linked.customer_id, Some(customer.id));
 }
+
+/// Customer data at rest is this user's alone: a new database's folder is 0700 and the
+/// database, its WAL and its shared-memory file 0600, whatever the umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_is_private_to_its_user() {
+    use ginkgo_store::{AuthStore, Store};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir()
+        .join(format!("ginkgo-test-{}", uuid::Uuid::new_v4()))
+        .join("state");
+    let path = dir.join("ginkgo.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    store.create_customer("김하나").await.expect("a write");
+    store.health().await.expect("health");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&dir), 0o700, "the folder");
+    for name in ["ginkgo.db", "ginkgo.db-wal", "ginkgo.db-shm"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+}

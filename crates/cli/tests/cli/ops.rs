@@ -55,3 +55,67 @@ async fn json_logs_are_chosen_by_the_environment_and_carry_one_access_line_per_r
         "neither the raw path nor the query reaches the logs"
     );
 }
+
+#[test]
+fn the_example_configuration_refuses_to_start_and_says_how_to_make_a_key() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ginkgo.example.toml");
+    let dir = temp("example");
+    let out = crate::support::ginkgo()
+        .arg("--config")
+        .arg(&example)
+        .args([
+            "--database-url",
+            &format!("sqlite://{}/g.db", dir.display()),
+        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("GINKGO_JWT_SECRET")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "the example's key must not start a server: {stderr}"
+    );
+    assert!(stderr.contains("auth.jwt_secret"), "{stderr}");
+    assert!(stderr.contains("ginkgo secret generate"), "{stderr}");
+    assert!(
+        !dir.join("g.db").exists(),
+        "refused before the database is touched"
+    );
+
+    let generate = || {
+        crate::support::run_ok(crate::support::ginkgo().args(["secret", "generate"]))
+            .trim()
+            .to_string()
+    };
+    let (a, b) = (generate(), generate());
+    assert_ne!(a, b, "each key is new");
+    assert_eq!(ginkgo_server::config::weak_secret(&a), None, "{a}");
+    // A generated key, given in a file, is read; a 0600 file is not warned of.
+    let key = dir.join("jwt.key");
+    std::fs::write(&key, format!("{a}\n")).expect("key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let out = crate::support::ginkgo()
+        .args([
+            "--database-url",
+            &format!("sqlite://{}/g.db", dir.display()),
+        ])
+        .args(["migrate"])
+        .env("GINKGO_JWT_SECRET_FILE", &key)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "a 0600 key file is not warned of"
+    );
+}

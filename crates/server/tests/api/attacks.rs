@@ -994,7 +994,7 @@ async fn bank_tokens(app: &TestApp, token: &str) -> (String, String) {
         .await
         .expect("query")
         .expect("linked");
-    let cipher = ginkgo_server::crypto::TokenCipher::new("bank-token-key-bank-token-key-1234567");
+    let cipher = ginkgo_server::crypto::TokenCipher::new("Bk4Tq8Wz2Lm6Rx1Vn9Hc3Jd7Ps5Gf0Ya");
     let access = cipher.decrypt(&link.access_token_enc).expect("decrypt");
     let refresh = cipher
         .decrypt(link.refresh_token_enc.as_deref().expect("refresh token"))
