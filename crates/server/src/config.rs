@@ -42,6 +42,7 @@ pub struct Config {
     pub batch: BatchConfig,
     pub bank: BankConfig,
     pub insight: InsightConfig,
+    pub limits: LimitsConfig,
     /// How long (ms) a read of investment data may be served from memory; 0 turns it off.
     pub read_cache_ms: u64,
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy you control).
@@ -164,6 +165,33 @@ pub struct BankConfig {
     pub sync_on_link: bool,
 }
 
+/// How the server protects itself from floods and slow clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// A connection must send a request's headers within this many seconds (for HTTP/1.1 also
+    /// the longest a kept-alive connection may sit idle); 1 to 300.
+    pub header_read_timeout_seconds: u64,
+    /// Open connections at most; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Requests handled at once at most; the next answers 503 `overloaded` with `Retry-After`.
+    pub max_in_flight: usize,
+    /// Requests to `/api/v1/auth/*` per client address per minute (in memory, per process);
+    /// over it, 429 with `Retry-After` before any password hash or database write.
+    pub auth_requests_per_minute: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            header_read_timeout_seconds: 10,
+            max_connections: 4096,
+            max_in_flight: 512,
+            auth_requests_per_minute: 120,
+        }
+    }
+}
+
 /// Spending insight.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -214,6 +242,7 @@ impl Default for Config {
             batch: BatchConfig::default(),
             bank: BankConfig::default(),
             insight: InsightConfig::default(),
+            limits: LimitsConfig::default(),
             read_cache_ms: 1000,
             unknown_variables: Vec::new(),
             warnings: Vec::new(),
@@ -515,6 +544,21 @@ impl Config {
                 self.trust_forwarded_for =
                     parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
             }
+            "GINKGO_HEADER_READ_TIMEOUT_SECONDS" => {
+                self.limits.header_read_timeout_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_MAX_CONNECTIONS" => {
+                self.limits.max_connections =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_MAX_IN_FLIGHT" => {
+                self.limits.max_in_flight = value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_AUTH_REQUESTS_PER_MINUTE" => {
+                self.limits.auth_requests_per_minute =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
             "GINKGO_SHUTDOWN_DRAIN_SECONDS" => {
                 self.shutdown_drain_seconds =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
@@ -565,6 +609,17 @@ impl Config {
         }
         if self.read_cache_ms > 60_000 {
             problems.push("read_cache_ms must be at most 60000 (one minute)".into());
+        }
+        let l = &self.limits;
+        if !(1..=300).contains(&l.header_read_timeout_seconds) {
+            problems.push(
+                "limits.header_read_timeout_seconds (GINKGO_HEADER_READ_TIMEOUT_SECONDS) must be between 1 and 300".into(),
+            );
+        }
+        if l.max_connections == 0 || l.max_in_flight == 0 || l.auth_requests_per_minute == 0 {
+            problems.push(
+                "limits.max_connections, limits.max_in_flight and limits.auth_requests_per_minute must be at least 1".into(),
+            );
         }
         if self.shutdown_drain_seconds > 300 {
             problems.push(

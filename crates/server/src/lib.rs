@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod error;
 pub mod extract;
 pub mod jobs;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod state;

@@ -30,6 +30,8 @@ struct Inner {
     password_slots: tokio::sync::Semaphore,
     /// Set when shutdown begins: `/readyz` answers 503 from then on.
     shutting_down: std::sync::atomic::AtomicBool,
+    /// Per-address budget of the authentication routes.
+    auth_limiter: crate::limits::AddressLimiter,
 }
 
 /// Password hashes computed at once: one per core, at least two.
@@ -70,13 +72,16 @@ impl AppState {
             inner: Arc::new(Inner {
                 cache: ReadCache::new(std::time::Duration::from_millis(config.read_cache_ms)),
                 store,
-                config,
                 decoy_hash: crate::auth::decoy_hash(),
                 bank,
                 cipher,
                 categorizers: Default::default(),
                 password_slots: password_slots(),
                 shutting_down: Default::default(),
+                auth_limiter: crate::limits::AddressLimiter::new(
+                    config.limits.auth_requests_per_minute,
+                ),
+                config,
             }),
         })
     }
@@ -96,13 +101,16 @@ impl AppState {
                             config.read_cache_ms,
                         )),
                         store,
-                        config,
                         decoy_hash: crate::auth::decoy_hash(),
                         bank: None,
                         cipher: None,
                         categorizers: Default::default(),
                         password_slots: password_slots(),
                         shutting_down: Default::default(),
+                        auth_limiter: crate::limits::AddressLimiter::new(
+                            config.limits.auth_requests_per_minute,
+                        ),
+                        config,
                     }),
                 }
             }
@@ -130,6 +138,10 @@ impl AppState {
         self.inner
             .shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn auth_limiter(&self) -> &crate::limits::AddressLimiter {
+        &self.inner.auth_limiter
     }
 
     pub fn is_shutting_down(&self) -> bool {

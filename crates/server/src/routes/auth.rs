@@ -182,7 +182,7 @@ pub fn check_password_policy(password: &str) -> Result<(), ApiError> {
 /// The client's address for rate limits. Behind a trusted reverse proxy
 /// (`trust_forwarded_for`), that is the address the proxy appended last to `X-Forwarded-For`:
 /// entries to its left came from the client and can say anything.
-fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+pub(crate) fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.config().trust_forwarded_for
         && let Some(last) = headers
             .get_all("x-forwarded-for")

@@ -60,3 +60,129 @@ async fn readyz_answers_503_while_draining_and_livez_keeps_answering() {
         "the listener is closed after the drain"
     );
 }
+
+/// Reads until the server closes the connection; `None` if it is still open after `limit`
+/// (a bound on the test, generous against the configured timeout, not a timing assertion).
+async fn closed_within(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let read_all = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read_all).await.ok()?;
+    Some(got)
+}
+
+#[tokio::test]
+async fn a_client_that_drips_its_headers_is_disconnected_and_an_idle_one_too() {
+    use tokio::io::AsyncWriteExt;
+    let dir = temp_dir("slow-headers");
+    let url = format!("sqlite://{}/ginkgo.db", dir.display());
+    let app = TestApp::spawn_with(url, dir, |c, _| c.limits.header_read_timeout_seconds = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+
+    // A slowloris: a byte of header every 200 ms, never the blank line.
+    let mut slow = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    let drip = async {
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            if slow.write_all(b"X").await.is_err() {
+                return true;
+            }
+        }
+        false
+    };
+    let cut = tokio::time::timeout(std::time::Duration::from_secs(15), drip)
+        .await
+        .unwrap_or(false);
+    assert!(cut, "the server kept a dripping client connected");
+
+    // A kept-alive connection that sends nothing more is closed too.
+    let mut idle = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let answered = closed_within(&mut idle, std::time::Duration::from_secs(15))
+        .await
+        .expect("the idle connection was closed");
+    let text = String::from_utf8_lossy(&answered);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+
+    // Other clients are served all along.
+    let (status, _) = get(&app, "/livez").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_flood_from_one_address_is_shed_with_429_while_other_routes_answer() {
+    let dir = temp_dir("flood");
+    let url = format!("sqlite://{}/ginkgo.db", dir.display());
+    let app = TestApp::spawn_with(url, dir, |c, _| c.limits.auth_requests_per_minute = 5).await;
+    let logins: Vec<_> = (0..40)
+        .map(|i| {
+            let req = app
+                .http
+                .post(app.url("/api/v1/auth/login"))
+                .json(&serde_json::json!({"email": format!("nobody{i}@flood.test"), "password": "wrong password 1"}));
+            tokio::spawn(req.send())
+        })
+        .collect();
+    let (status, body) = get(&app, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "readiness during the flood: {body}");
+    let (status, _) = get(&app, "/api/openapi.json").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "other routes answer during the flood"
+    );
+    let mut limited = 0;
+    let mut reached = 0;
+    for t in logins {
+        let r = t.await.expect("task").expect("an answer");
+        match r.status() {
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(
+                    r.headers().contains_key("retry-after"),
+                    "429 says when to retry"
+                );
+                let body: Value = r.json().await.expect("json");
+                assert_eq!(body["error"]["code"], "too_many_attempts", "{body}");
+                assert!(body["error"]["request_id"].is_string(), "{body}");
+                limited += 1;
+            }
+            StatusCode::UNAUTHORIZED => reached += 1,
+            other => panic!("a login in the flood answered {other}"),
+        }
+    }
+    assert!(reached <= 5, "{reached} logins got past a budget of 5");
+    assert_eq!(limited + reached, 40);
+    // Sign-up shares the budget: it is refused before any hash or write.
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/signup",
+            None,
+            serde_json::json!({"email": "new@flood.test", "password": "long enough password"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        app.store.list_users().await.expect("query").is_empty(),
+        "a refused sign-up writes nothing"
+    );
+}
