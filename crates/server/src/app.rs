@@ -42,6 +42,7 @@ fn log_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::
 }
 
 pub fn router(state: AppState) -> Router {
+    crate::metrics::handle();
     let in_flight = crate::limits::InFlight::new(state.config().limits.max_in_flight);
     with_middleware(
         Router::new()
@@ -92,6 +93,7 @@ fn with_middleware(
             in_flight,
             crate::limits::shed_load,
         ))
+        .layer(middleware::from_fn(crate::metrics::track))
         // Outside the panic catcher and the timeout, so their answers take the common shape too.
         .layer(middleware::from_fn(errors_carry_request_id))
         .layer(

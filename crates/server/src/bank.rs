@@ -955,6 +955,7 @@ async fn sync_inner(
     } else if outcome.status == "ok" && !outcome.warnings.is_empty() {
         outcome.status = "warning".into();
     }
+    crate::metrics::bank_sync(&outcome);
     tracing::info!(user_id, added = outcome.added, status = %outcome.status, "bank sync finished");
     Ok(outcome)
 }

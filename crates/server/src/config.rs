@@ -43,6 +43,8 @@ pub struct Config {
     pub bank: BankConfig,
     pub insight: InsightConfig,
     pub limits: LimitsConfig,
+    /// Bearer token for `GET /metrics` (Prometheus); metrics are off (404) while it is empty.
+    pub metrics_token: Secret,
     /// How long (ms) a read of investment data may be served from memory; 0 turns it off.
     pub read_cache_ms: u64,
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy you control).
@@ -243,6 +245,7 @@ impl Default for Config {
             bank: BankConfig::default(),
             insight: InsightConfig::default(),
             limits: LimitsConfig::default(),
+            metrics_token: Secret::default(),
             read_cache_ms: 1000,
             unknown_variables: Vec::new(),
             warnings: Vec::new(),
@@ -306,6 +309,7 @@ const FILE_VARIABLES: &[&str] = &[
     "GINKGO_BANK_TOKEN_KEY",
     "GINKGO_BANK_CLIENT_SECRET",
     "GINKGO_DATABASE_URL",
+    "GINKGO_METRICS_TOKEN",
 ];
 
 /// Words of placeholder values (the documented example's among them): a key that contains one
@@ -544,6 +548,7 @@ impl Config {
                 self.trust_forwarded_for =
                     parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
             }
+            "GINKGO_METRICS_TOKEN" => self.metrics_token = Secret::new(value),
             "GINKGO_HEADER_READ_TIMEOUT_SECONDS" => {
                 self.limits.header_read_timeout_seconds =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
@@ -609,6 +614,13 @@ impl Config {
         }
         if self.read_cache_ms > 60_000 {
             problems.push("read_cache_ms must be at most 60000 (one minute)".into());
+        }
+        if !self.metrics_token.is_empty()
+            && let Some(why) = weak_secret(self.metrics_token.expose())
+        {
+            problems.push(format!(
+                "metrics_token (GINKGO_METRICS_TOKEN or GINKGO_METRICS_TOKEN_FILE) is {why}; generate one with `ginkgo secret generate`"
+            ));
         }
         let l = &self.limits;
         if !(1..=300).contains(&l.header_read_timeout_seconds) {

@@ -51,6 +51,17 @@ pub async fn load_day(
     date: Option<NaiveDate>,
     progress: Option<Box<dyn FnMut(Progress) + Send>>,
 ) -> Result<RunRecord, FailedJob> {
+    let result = load_day_unmetered(store, dir, date, progress).await;
+    crate::metrics::batch_run(&result);
+    result
+}
+
+async fn load_day_unmetered(
+    store: Arc<dyn Store>,
+    dir: &Path,
+    date: Option<NaiveDate>,
+    progress: Option<Box<dyn FnMut(Progress) + Send>>,
+) -> Result<RunRecord, FailedJob> {
     let started_at = Utc::now();
     let dir_owned: PathBuf = dir.to_path_buf();
     let opened = tokio::task::spawn_blocking(move || Snapshot::open(&dir_owned))

@@ -53,6 +53,7 @@ pub async fn shed_load(State(limit): State<InFlight>, request: Request, next: Ne
         Ok(_slot) => next.run(request).await,
         Err(_) => {
             tracing::warn!("shedding load: every request slot is taken");
+            crate::metrics::shed("overloaded");
             with_retry_after(
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -129,14 +130,17 @@ pub async fn limit_auth(State(state): State<AppState>, request: Request, next: N
     let address = crate::routes::auth::client_address(&state, request.headers(), peer);
     match state.auth_limiter().take(&address, Instant::now()) {
         Ok(()) => next.run(request).await,
-        Err(wait) => with_retry_after(
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                "too many requests from this address; retry shortly",
-            ),
-            wait,
-        ),
+        Err(wait) => {
+            crate::metrics::shed("auth_limit");
+            with_retry_after(
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    "too many requests from this address; retry shortly",
+                ),
+                wait,
+            )
+        }
     }
 }
 

@@ -122,12 +122,10 @@ impl AppState {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, crate::error::ApiError> {
-        let _slot = self
-            .inner
-            .password_slots
-            .acquire()
-            .await
-            .map_err(|_| crate::error::ApiError::internal())?;
+        crate::metrics::password_waiting(1.0);
+        let slot = self.inner.password_slots.acquire().await;
+        crate::metrics::password_waiting(-1.0);
+        let _slot = slot.map_err(|_| crate::error::ApiError::internal())?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|_| crate::error::ApiError::internal())

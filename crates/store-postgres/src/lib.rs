@@ -60,11 +60,21 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// A pooled connection; the wait is recorded as `ginkgo_store_wait_seconds`, and the
+    /// pool's size and idle connections as gauges.
     pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
-        self.pool
+        let started = std::time::Instant::now();
+        let client = self
+            .pool
             .get()
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(|e| StoreError::Unavailable(e.to_string()));
+        metrics::histogram!("ginkgo_store_wait_seconds", "backend" => "postgres", "gate" => "pool")
+            .record(started.elapsed().as_secs_f64());
+        let status = self.pool.status();
+        metrics::gauge!("ginkgo_store_pool_connections").set(status.size as f64);
+        metrics::gauge!("ginkgo_store_pool_idle").set(status.available as f64);
+        client
     }
 
     /// Whether this store's connections to the server are encrypted (from `pg_stat_ssl`).

@@ -487,6 +487,7 @@ pub async fn login(
         .reserve_login_attempt(&subjects, at - Duration::minutes(1), at)
         .await?
     {
+        crate::metrics::login_refused("too_many_failures");
         return Err(too_many(
             "too many failed logins; wait a minute and try again",
         ));
@@ -507,7 +508,10 @@ pub async fn login(
             tracing::info!(user_id = c.user.id, "login");
             issue_session(&state, c.user, StatusCode::OK).await
         }
-        _ => Err(ApiError::unauthorized("wrong email or password")),
+        _ => {
+            crate::metrics::login_refused("wrong_credentials");
+            Err(ApiError::unauthorized("wrong email or password"))
+        }
     }
 }
 

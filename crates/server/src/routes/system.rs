@@ -16,6 +16,7 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi))
+        .route("/metrics", get(crate::metrics::render))
 }
 
 #[derive(Serialize, ToSchema)]

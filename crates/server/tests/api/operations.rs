@@ -186,3 +186,154 @@ async fn a_login_flood_from_one_address_is_shed_with_429_while_other_routes_answ
         "a refused sign-up writes nothing"
     );
 }
+
+/// The Prometheus text format: `# HELP`/`# TYPE` comments and `name{labels} value` samples.
+/// Answers each sample's value by its `name{labels}` key, or panics on a malformed line.
+fn parse_prometheus(text: &str) -> std::collections::HashMap<String, f64> {
+    let mut samples = std::collections::HashMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(comment) = line.strip_prefix('#') {
+            let words: Vec<&str> = comment.split_whitespace().collect();
+            assert!(
+                matches!(words.first(), Some(&"HELP") | Some(&"TYPE")) && words.len() >= 3,
+                "bad comment line: {line}"
+            );
+            continue;
+        }
+        let (key, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("no value: {line}"));
+        let name_end = key.find('{').unwrap_or(key.len());
+        let name = &key[..name_end];
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name: {line}"
+        );
+        if name_end < key.len() {
+            assert!(key.ends_with('}'), "unclosed labels: {line}");
+        }
+        let v: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value: {line}"));
+        samples.insert(key.to_string(), v);
+    }
+    samples
+}
+
+async fn scrape(app: &TestApp, token: &str) -> std::collections::HashMap<String, f64> {
+    let r = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/plain"),
+    );
+    parse_prometheus(&r.text().await.expect("text"))
+}
+
+fn sample(samples: &std::collections::HashMap<String, f64>, key: &str) -> f64 {
+    samples.get(key).copied().unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_behind_their_token_parse_as_prometheus_text_and_move_with_requests_loads_and_syncs()
+ {
+    const TOKEN: &str = "Mt5Rq8Wz1Lx4Vb7Hn2Jc9Pd3Gf6Ks0Ya";
+    let bank = crate::bank::start_sandbox(30).await;
+    let app = crate::bank::app_with_bank_tweaked(&bank, |c| {
+        c.metrics_token = ginkgo_server::config::Secret::new(TOKEN)
+    })
+    .await;
+    let r = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "no token, no metrics");
+    let r = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("Mt5Rq8Wz1Lx4Vb7Hn2Jc9Pd3Gf6Ks0Yb")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a wrong token");
+
+    let before = scrape(&app, TOKEN).await;
+    for _ in 0..3 {
+        assert_eq!(get(&app, "/livez").await.0, StatusCode::OK);
+    }
+    let (s, _) = app.login("nobody@metrics.test", "wrong password 1").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    app.load_generated(5, crate::helpers::day(2026, 11, 20), 1, 0.0)
+        .await;
+    app.create_user("m@test.kr", ginkgo_store::Role::Customer, None)
+        .await;
+    let token = app.token("m@test.kr").await;
+    let callback = crate::bank::consent(&app, &bank, &token, 0).await;
+    assert_eq!(
+        crate::bank::follow_callback(&app, &callback).await,
+        "/bank?linked=1"
+    );
+    let (s, outcome) = app
+        .post("/api/v1/bank/sync", Some(&token), serde_json::json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{outcome}");
+    let after = scrape(&app, TOKEN).await;
+
+    let moved = |key: &str| sample(&after, key) - sample(&before, key);
+    assert!(
+        moved(r#"ginkgo_http_requests_total{route="/livez",method="GET",status="200"}"#) >= 3.0,
+        "requests by route, method and status"
+    );
+    assert!(
+        moved(r#"ginkgo_http_request_duration_seconds_count{route="/livez",method="GET"}"#) >= 3.0,
+        "a latency histogram"
+    );
+    assert!(
+        after
+            .keys()
+            .any(|k| k.starts_with("ginkgo_http_request_duration_seconds_bucket{")),
+        "with buckets"
+    );
+    assert!(moved(r#"ginkgo_login_refusals_total{reason="wrong_credentials"}"#) >= 1.0);
+    assert!(moved(r#"ginkgo_batch_runs_total{outcome="loaded"}"#) >= 1.0);
+    assert!(moved(r#"ginkgo_batch_rows_total{kind="loaded"}"#) >= 5.0);
+    assert!(moved(r#"ginkgo_bank_syncs_total{status="ok"}"#) >= 1.0);
+    assert!(moved(r#"ginkgo_bank_account_syncs_total{status="ok"}"#) >= 1.0);
+    assert!(
+        moved(r#"ginkgo_store_wait_seconds_count{backend="sqlite",gate="read"}"#) >= 1.0,
+        "database gate waits"
+    );
+    assert!(
+        after.contains_key("ginkgo_password_hash_waiting"),
+        "the Argon2 queue depth"
+    );
+    assert!(
+        !after.keys().any(|k| k.contains("nobody@metrics.test")),
+        "no personal data in labels"
+    );
+}
+
+#[tokio::test]
+async fn metrics_are_off_without_a_token() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
