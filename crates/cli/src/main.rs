@@ -64,6 +64,21 @@ enum Command {
     /// Mixed load against a real server process for a bounded time, then the invariants
     /// (no 5xx, deposits applied exactly once, bank rows stored once, memory flat).
     Soak(soak::SoakArgs),
+    /// Make a consistent copy of the running SQLite database in the new file DEST (SQLite's
+    /// online backup API; the server keeps serving). PostgreSQL: use pg_dump (deploy/README.md).
+    Backup {
+        /// The new file.
+        dest: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database, after checking it (integrity, known
+    /// migrations). Stop the server first; the database it replaces is kept beside it.
+    Restore {
+        /// The backup file.
+        source: PathBuf,
+        /// Confirm that the server is stopped.
+        #[arg(long)]
+        server_stopped: bool,
+    },
     /// Secrets: `ginkgo secret generate` prints a new random key (32 bytes, base64url) for
     /// auth.jwt_secret or bank.token_key.
     #[command(subcommand)]
@@ -121,6 +136,16 @@ pub fn load_config(
         config.database_url = url.clone();
     }
     Ok(config)
+}
+
+/// The SQLite file of the configuration; PostgreSQL has its own tools.
+fn sqlite_path(config: &Config) -> anyhow::Result<PathBuf> {
+    if !config.database_url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "backup and restore are for SQLite; for PostgreSQL use pg_dump -Fc and pg_restore (deploy/README.md)"
+        );
+    }
+    Ok(ginkgo_store_sqlite::path_from_url(&config.database_url)?)
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -201,6 +226,45 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return batch::run(cmd, &config).await;
         }
         Command::Generate(cmd) => batch::generate_command(cmd)?,
+        Command::Backup { dest } => {
+            let config = config()?;
+            let source = sqlite_path(&config)?;
+            let report = tokio::task::spawn_blocking(move || {
+                ginkgo_store_sqlite::backup::backup(&source, &dest).map(|r| (dest, r))
+            })
+            .await??;
+            println!(
+                "backed up to {} ({} bytes, migrations through {})",
+                report.0.display(),
+                report.1.bytes,
+                report.1.migrations.last().map_or("-", String::as_str)
+            );
+        }
+        Command::Restore {
+            source,
+            server_stopped,
+        } => {
+            let config = config()?;
+            let dest = sqlite_path(&config)?;
+            if !server_stopped {
+                anyhow::bail!(
+                    "stop every `ginkgo serve` using {} first, then run again with --server-stopped",
+                    dest.display()
+                );
+            }
+            let (kept, report) = tokio::task::spawn_blocking(move || {
+                ginkgo_store_sqlite::backup::restore(&source, &dest)
+            })
+            .await??;
+            if let Some(kept) = kept {
+                println!("the previous database is kept as {}", kept.display());
+            }
+            println!(
+                "restored ({} bytes, migrations through {}); start the server",
+                report.bytes,
+                report.migrations.last().map_or("-", String::as_str)
+            );
+        }
         Command::Secret(SecretCommand::Generate) => {
             println!("{}", ginkgo_server::auth::random_token())
         }

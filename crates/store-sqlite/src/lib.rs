@@ -5,6 +5,7 @@
 //! blocking pool: the async runtime never waits on the database.
 
 mod auth;
+pub mod backup;
 mod bank;
 mod conn;
 mod invest;
@@ -106,7 +107,7 @@ impl Store for SqliteStore {
 
 /// Creates `dir` (and its missing parents) readable by this user only (0700); an existing
 /// folder is left as it is.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -117,7 +118,7 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Creates the database file empty, readable by this user only (0600), when it does not exist:
 /// SQLite gives its `-wal` and `-shm` files the database file's permissions. An existing file
 /// that others may read is only warned of.
-fn create_private_file(path: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -25,6 +25,11 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The migrations this build knows, in order.
+pub fn versions() -> Vec<&'static str> {
+    MIGRATIONS.iter().map(|(v, _)| *v).collect()
+}
+
 /// The migrations of this build not applied to the database (empty when it is current).
 pub fn missing(conn: &Connection) -> rusqlite::Result<Vec<&'static str>> {
     let mut st = conn.prepare("SELECT version FROM schema_migrations")?;
