@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
             .merge(routes::bank::routes())
             .merge(routes::insight::routes())
             .merge(crate::web::routes())
+            .merge(crate::apidocs::routes())
             .fallback(|| async { ApiError::not_found("no such route") })
             .method_not_allowed_fallback(|| async {
                 ApiError::new(

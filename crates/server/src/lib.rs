@@ -1,6 +1,7 @@
 //! Ginkgo's HTTP server: the REST API (documented by OpenAPI), authentication, and the jobs a
 //! running server schedules. Handlers talk to storage only through `ginkgo_store::Store`.
 
+pub mod apidocs;
 pub mod app;
 pub mod auth;
 pub mod bank;

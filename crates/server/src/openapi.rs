@@ -15,7 +15,7 @@ use crate::routes::{assets, auth, bank, batch, deposits, insight, investments, s
         version = "1.0.0"
     ),
     paths(
-        system::livez, system::readyz, system::healthz, system::openapi,
+        system::livez, system::readyz, system::healthz, system::metrics, system::openapi,
         auth::signup, auth::login, auth::refresh, auth::logout, auth::claim, auth::me,
         investments::list_accounts, investments::account_detail, investments::account_holdings,
         investments::account_allocation, investments::account_history, investments::total_allocation,

@@ -16,7 +16,7 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/healthz", get(healthz))
         .route("/api/openapi.json", get(openapi))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(metrics))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -76,6 +76,19 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
     responses((status = 200, body = Health), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn healthz(state: State<AppState>) -> Result<impl IntoResponse, ApiError> {
     readyz(state).await
+}
+
+/// Prometheus metrics in the text exposition format, for a bearer of `metrics_token` (see
+/// `docs/RELIABILITY.md` for the series); 404 while no token is configured.
+#[utoipa::path(get, path = "/metrics", tag = "system", security(("bearer" = [])),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 401, body = crate::error::ErrorBody),
+              (status = 404, description = "Metrics are off (no metrics_token)", body = crate::error::ErrorBody)))]
+pub async fn metrics(
+    state: State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    crate::metrics::render(state, headers).await
 }
 
 /// This document.
