@@ -30,8 +30,8 @@ struct Cli {
     /// Database URL: sqlite://path/to/ginkgo.db (default) or postgres://user@host/db.
     #[arg(long, global = true, env = "GINKGO_DATABASE_URL")]
     database_url: Option<String>,
-    /// Log format.
-    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    /// Log format: `text`, or `json` (one object a line, for log collectors).
+    #[arg(long, global = true, env = "GINKGO_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
     #[command(subcommand)]
     command: Command,
@@ -64,6 +64,25 @@ enum Command {
     /// Mixed load against a real server process for a bounded time, then the invariants
     /// (no 5xx, deposits applied exactly once, bank rows stored once, memory flat).
     Soak(soak::SoakArgs),
+    /// Make a consistent copy of the running SQLite database in the new file DEST (SQLite's
+    /// online backup API; the server keeps serving). PostgreSQL: use pg_dump (deploy/README.md).
+    Backup {
+        /// The new file.
+        dest: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database, after checking it (integrity, known
+    /// migrations). Stop the server first; the database it replaces is kept beside it.
+    Restore {
+        /// The backup file.
+        source: PathBuf,
+        /// Confirm that the server is stopped.
+        #[arg(long)]
+        server_stopped: bool,
+    },
+    /// Secrets: `ginkgo secret generate` prints a new random key (32 bytes, base64url) for
+    /// auth.jwt_secret or bank.token_key.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Run the local Open Banking sandbox (a faithful imitation of the KFTC testbed).
     Sandbox {
         /// Address to listen on.
@@ -78,6 +97,13 @@ enum Command {
         #[arg(long)]
         profile: Option<ginkgo_sandbox::Profile>,
     },
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Print a new random key: `GINKGO_JWT_SECRET=$(ginkgo secret generate)`, or into a file
+    /// for GINKGO_JWT_SECRET_FILE (`ginkgo secret generate > jwt.key; chmod 600 jwt.key`).
+    Generate,
 }
 
 fn init_tracing(format: &str) {
@@ -103,10 +129,23 @@ pub fn load_config(
     for name in &config.unknown_variables {
         eprintln!("warning: {name} is not a Ginkgo setting and is ignored (a typo?)");
     }
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
     if let Some(url) = database_url {
         config.database_url = url.clone();
     }
     Ok(config)
+}
+
+/// The SQLite file of the configuration; PostgreSQL has its own tools.
+fn sqlite_path(config: &Config) -> anyhow::Result<PathBuf> {
+    if !config.database_url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "backup and restore are for SQLite; for PostgreSQL use pg_dump -Fc and pg_restore (deploy/README.md)"
+        );
+    }
+    Ok(ginkgo_store_sqlite::path_from_url(&config.database_url)?)
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
@@ -187,6 +226,48 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             return batch::run(cmd, &config).await;
         }
         Command::Generate(cmd) => batch::generate_command(cmd)?,
+        Command::Backup { dest } => {
+            let config = config()?;
+            let source = sqlite_path(&config)?;
+            let report = tokio::task::spawn_blocking(move || {
+                ginkgo_store_sqlite::backup::backup(&source, &dest).map(|r| (dest, r))
+            })
+            .await??;
+            println!(
+                "backed up to {} ({} bytes, migrations through {})",
+                report.0.display(),
+                report.1.bytes,
+                report.1.migrations.last().map_or("-", String::as_str)
+            );
+        }
+        Command::Restore {
+            source,
+            server_stopped,
+        } => {
+            let config = config()?;
+            let dest = sqlite_path(&config)?;
+            if !server_stopped {
+                anyhow::bail!(
+                    "stop every `ginkgo serve` using {} first, then run again with --server-stopped",
+                    dest.display()
+                );
+            }
+            let (kept, report) = tokio::task::spawn_blocking(move || {
+                ginkgo_store_sqlite::backup::restore(&source, &dest)
+            })
+            .await??;
+            if let Some(kept) = kept {
+                println!("the previous database is kept as {}", kept.display());
+            }
+            println!(
+                "restored ({} bytes, migrations through {}); start the server",
+                report.bytes,
+                report.migrations.last().map_or("-", String::as_str)
+            );
+        }
+        Command::Secret(SecretCommand::Generate) => {
+            println!("{}", ginkgo_server::auth::random_token())
+        }
         Command::Demo(args) => {
             if cli.config.is_some() {
                 eprintln!(

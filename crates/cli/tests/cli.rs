@@ -10,5 +10,7 @@ mod batch;
 mod demo;
 #[path = "cli/faults.rs"]
 mod faults;
+#[path = "cli/ops.rs"]
+mod ops;
 #[path = "cli/soak.rs"]
 mod soak;

@@ -28,6 +28,7 @@ const ko = {
   'err.too_many_attempts': '시도가 너무 많습니다. 1분 뒤에 다시 해 주세요.',
   'err.internal': '서버 오류가 발생했습니다. 잠시 뒤에 다시 시도해 주세요.',
   'err.http_503': '서버가 잠시 응답하지 않습니다. 잠시 뒤에 다시 시도해 주세요.',
+  'err.overloaded': '요청이 많아 서버가 바쁩니다. 잠시 뒤에 다시 시도해 주세요.',
   'chart.empty': '아직 표시할 데이터가 없습니다.',
 
   'auth.login': '로그인',
@@ -404,6 +405,7 @@ const en = {
   'err.too_many_attempts': 'Too many attempts. Please wait a minute.',
   'err.internal': 'A server error occurred. Please try again shortly.',
   'err.http_503': 'The server is busy. Please try again shortly.',
+  'err.overloaded': 'The server is handling too many requests. Please try again shortly.',
   'chart.empty': 'No data to show yet.',
 
   'auth.login': 'Log in',

@@ -400,6 +400,9 @@ pub struct AccountSyncOutcome {
     /// What this account's sync warned about (a code of `warnings`).
     #[schema(example = json!(null))]
     pub warning: Option<String>,
+    /// The account's bank (`bank_code_std`), for the metrics; not part of the answer.
+    #[serde(skip)]
+    pub bank_code: String,
 }
 
 fn relink_needed() -> ApiError {
@@ -825,6 +828,7 @@ async fn sync_inner(
             added: 0,
             status: "disconnected".into(),
             warning: Some("disconnected".into()),
+            bank_code: gone.bank_code.clone(),
         });
     }
     for account in accounts {
@@ -853,6 +857,7 @@ async fn sync_inner(
                 added: 0,
                 status: "maintenance".into(),
                 warning: Some("bank_maintenance".into()),
+                bank_code: account.bank_code.clone(),
             });
             continue;
         }
@@ -914,6 +919,7 @@ async fn sync_inner(
                     added: done.added,
                     status: "ok".into(),
                     warning,
+                    bank_code: account.bank_code.clone(),
                 });
             }
             Err(e) => {
@@ -942,6 +948,7 @@ async fn sync_inner(
                     added: 0,
                     status: code.to_string(),
                     warning: None,
+                    bank_code: account.bank_code.clone(),
                 });
             }
         }
@@ -957,6 +964,7 @@ async fn sync_inner(
     } else if outcome.status == "ok" && !outcome.warnings.is_empty() {
         outcome.status = "warning".into();
     }
+    crate::metrics::bank_sync(&outcome);
     tracing::info!(user_id, added = outcome.added, status = %outcome.status, "bank sync finished");
     Ok(outcome)
 }

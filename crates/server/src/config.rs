@@ -42,13 +42,23 @@ pub struct Config {
     pub batch: BatchConfig,
     pub bank: BankConfig,
     pub insight: InsightConfig,
+    pub limits: LimitsConfig,
+    /// Bearer token for `GET /metrics` (Prometheus); metrics are off (404) while it is empty.
+    pub metrics_token: Secret,
     /// How long (ms) a read of investment data may be served from memory; 0 turns it off.
     pub read_cache_ms: u64,
     /// Trust `X-Forwarded-For` for the client address (only behind a proxy you control).
     pub trust_forwarded_for: bool,
+    /// On SIGTERM, answer `/readyz` with 503 for this many seconds (still serving) before
+    /// closing the listener, so a load balancer stops routing here first; 0 to 300.
+    pub shutdown_drain_seconds: u64,
     /// `GINKGO_…` variables that name no setting (a typo, most likely); `ginkgo` warns of them.
     #[serde(skip)]
     pub unknown_variables: Vec<String>,
+    /// Problems that do not stop start-up (a configuration or secret file others can read);
+    /// `ginkgo` prints them.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// The most a single deposit may be configured to allow: 1조 (10^12) won keeps every sum of
@@ -59,6 +69,7 @@ pub const MAX_DEPOSIT_LIMIT: i64 = 1_000_000_000_000;
 const OTHER_VARIABLES: &[&str] = &[
     "GINKGO_CONFIG",
     "GINKGO_LOG",
+    "GINKGO_LOG_FORMAT",
     "GINKGO_SEED_DATASET",
     "GINKGO_CHROMIUM",
     "GINKGO_CHROMEDRIVER",
@@ -161,6 +172,33 @@ pub struct BankConfig {
     pub sync_on_link: bool,
 }
 
+/// How the server protects itself from floods and slow clients.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// A connection must send a request's headers within this many seconds (for HTTP/1.1 also
+    /// the longest a kept-alive connection may sit idle); 1 to 300.
+    pub header_read_timeout_seconds: u64,
+    /// Open connections at most; further clients wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// Requests handled at once at most; the next answers 503 `overloaded` with `Retry-After`.
+    pub max_in_flight: usize,
+    /// Requests to `/api/v1/auth/*` per client address per minute (in memory, per process);
+    /// over it, 429 with `Retry-After` before any password hash or database write.
+    pub auth_requests_per_minute: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            header_read_timeout_seconds: 10,
+            max_connections: 4096,
+            max_in_flight: 512,
+            auth_requests_per_minute: 120,
+        }
+    }
+}
+
 /// Spending insight.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -211,9 +249,13 @@ impl Default for Config {
             batch: BatchConfig::default(),
             bank: BankConfig::default(),
             insight: InsightConfig::default(),
+            limits: LimitsConfig::default(),
+            metrics_token: Secret::default(),
             read_cache_ms: 1000,
             unknown_variables: Vec::new(),
+            warnings: Vec::new(),
             trust_forwarded_for: false,
+            shutdown_drain_seconds: 0,
         }
     }
 }
@@ -266,6 +308,123 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Variables that may instead name a file holding the value (`NAME_FILE`): the secrets, and
+/// the database URL (which may carry a password).
+const FILE_VARIABLES: &[&str] = &[
+    "GINKGO_JWT_SECRET",
+    "GINKGO_BANK_TOKEN_KEY",
+    "GINKGO_BANK_CLIENT_SECRET",
+    "GINKGO_DATABASE_URL",
+    "GINKGO_METRICS_TOKEN",
+];
+
+/// Words of placeholder values (the documented example's among them): a key that contains one
+/// was copied, not generated.
+const PLACEHOLDERS: &[&str] = &[
+    "change me",
+    "changeme",
+    "change-me",
+    "change_me",
+    "random characters",
+    "example",
+    "placeholder",
+    "secret-here",
+    "your-secret",
+];
+
+/// Why `value` cannot serve as a key (`None` when it can): shorter than 32 characters, a
+/// placeholder, or too predictable — fewer than 10 different characters, under 100 bits by
+/// the Shannon estimate of its characters (a 32-character random hex key has about 118, a
+/// `ginkgo secret generate` key about 200), or made of repeats (fewer different neighbour
+/// pairs than half its length).
+pub fn weak_secret(value: &str) -> Option<&'static str> {
+    if value.is_empty() {
+        return Some("not set");
+    }
+    if value.chars().count() < 32 {
+        return Some("shorter than 32 characters");
+    }
+    let lower = value.to_lowercase();
+    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+        return Some("a placeholder (the documented example?), not a generated key");
+    }
+    let mut counts = std::collections::HashMap::<char, usize>::new();
+    for c in value.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let n = value.chars().count() as f64;
+    let bits: f64 = counts
+        .values()
+        .map(|&k| {
+            let p = k as f64 / n;
+            -p * p.log2() * n
+        })
+        .sum();
+    // Repetitions and runs ("abcabc…", "0123456789012…") have few different neighbour pairs.
+    let chars: Vec<char> = value.chars().collect();
+    let pairs: std::collections::HashSet<(char, char)> =
+        chars.windows(2).map(|w| (w[0], w[1])).collect();
+    if counts.len() < 10 || bits < 100.0 || pairs.len() * 2 < chars.len() - 1 {
+        return Some("too predictable (too few different characters)");
+    }
+    None
+}
+
+/// Reads a secret from a file: the whole content without its trailing line end. Warns (into
+/// `warnings`) when others may read the file.
+fn read_secret_file(
+    name: &str,
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Env {
+        name: name.to_string(),
+        message: format!("cannot read {path}: {e}"),
+    })?;
+    if let Some(w) = readable_by_others(std::path::Path::new(path)) {
+        warnings.push(w);
+    }
+    Ok(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// A warning when `path` is readable or writable by its group or by others.
+#[cfg(unix)]
+pub fn readable_by_others(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{} holds secrets but its group or others may access it (mode {:o}); run chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+pub fn readable_by_others(_path: &std::path::Path) -> Option<String> {
+    None
+}
+
+/// `http://` is only for the center's imitation on this machine: a loopback host.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Config {
     /// Defaults, overlaid by `file` (when given) and by `GINKGO_…` variables from `env`.
     pub fn load(
@@ -285,7 +444,28 @@ impl Config {
             }
             None => Config::default(),
         };
+        if let Some(w) = file.and_then(readable_by_others) {
+            config.warnings.push(w);
+        }
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for base in FILE_VARIABLES {
+            let file_name = format!("{base}_FILE");
+            if env.iter().any(|(k, _)| k == base) && env.iter().any(|(k, _)| *k == file_name) {
+                return Err(ConfigError::Env {
+                    name: file_name,
+                    message: format!("set either {base} or {base}_FILE, not both"),
+                });
+            }
+        }
         for (name, value) in env {
+            if let Some(base) = name
+                .strip_suffix("_FILE")
+                .filter(|b| FILE_VARIABLES.contains(b))
+            {
+                let content = read_secret_file(&name, &value, &mut config.warnings)?;
+                config.apply_env(base, &content)?;
+                continue;
+            }
             let known = config.apply_env(&name, &value)?;
             if !known
                 && name.starts_with("GINKGO_")
@@ -380,6 +560,26 @@ impl Config {
                 self.trust_forwarded_for =
                     parse_bool(value).ok_or_else(|| bad("expected true or false".into()))?
             }
+            "GINKGO_METRICS_TOKEN" => self.metrics_token = Secret::new(value),
+            "GINKGO_HEADER_READ_TIMEOUT_SECONDS" => {
+                self.limits.header_read_timeout_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_MAX_CONNECTIONS" => {
+                self.limits.max_connections =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_MAX_IN_FLIGHT" => {
+                self.limits.max_in_flight = value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_AUTH_REQUESTS_PER_MINUTE" => {
+                self.limits.auth_requests_per_minute =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
+            "GINKGO_SHUTDOWN_DRAIN_SECONDS" => {
+                self.shutdown_drain_seconds =
+                    value.trim().parse().map_err(|e| bad(format!("{e}")))?
+            }
             "GINKGO_MAX_FAILURES_PER_ACCOUNT" => {
                 self.auth.max_failures_per_account =
                     value.trim().parse().map_err(|e| bad(format!("{e}")))?
@@ -405,10 +605,10 @@ impl Config {
                 redact_url(&self.database_url)
             ));
         }
-        if self.auth.jwt_secret.expose().len() < 32 {
-            problems.push(
-                "auth.jwt_secret (GINKGO_JWT_SECRET) must be set to at least 32 characters".into(),
-            );
+        if let Some(why) = weak_secret(self.auth.jwt_secret.expose()) {
+            problems.push(format!(
+                "auth.jwt_secret (GINKGO_JWT_SECRET or GINKGO_JWT_SECRET_FILE) is {why}: anyone who knows or guesses it can forge tokens; generate one with `ginkgo secret generate`"
+            ));
         }
         if !(1..=24 * 60).contains(&self.auth.access_token_minutes) {
             problems.push("auth.access_token_minutes must be between 1 and 1440".into());
@@ -429,6 +629,29 @@ impl Config {
         }
         if self.batch.hold_below_percent > 100 {
             problems.push("batch.hold_below_percent must be between 0 and 100".into());
+        }
+        if !self.metrics_token.is_empty()
+            && let Some(why) = weak_secret(self.metrics_token.expose())
+        {
+            problems.push(format!(
+                "metrics_token (GINKGO_METRICS_TOKEN or GINKGO_METRICS_TOKEN_FILE) is {why}; generate one with `ginkgo secret generate`"
+            ));
+        }
+        let l = &self.limits;
+        if !(1..=300).contains(&l.header_read_timeout_seconds) {
+            problems.push(
+                "limits.header_read_timeout_seconds (GINKGO_HEADER_READ_TIMEOUT_SECONDS) must be between 1 and 300".into(),
+            );
+        }
+        if l.max_connections == 0 || l.max_in_flight == 0 || l.auth_requests_per_minute == 0 {
+            problems.push(
+                "limits.max_connections, limits.max_in_flight and limits.auth_requests_per_minute must be at least 1".into(),
+            );
+        }
+        if self.shutdown_drain_seconds > 300 {
+            problems.push(
+                "shutdown_drain_seconds (GINKGO_SHUTDOWN_DRAIN_SECONDS) must be at most 300".into(),
+            );
         }
         if !(1..=24 * 60).contains(&self.deposit.expiry_minutes) {
             problems.push("deposit.expiry_minutes must be between 1 and 1440".into());
@@ -466,11 +689,16 @@ impl Config {
             ));
         }
         if let Some(url) = &self.bank.base_url {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                problems.push("bank.base_url must start with http:// or https://".into());
+            if !(url.starts_with("https://") || is_loopback_http(url)) {
+                problems.push(
+                    "bank.base_url must start with https:// (http:// only for a loopback host such as the local sandbox at http://127.0.0.1:9090)"
+                        .into(),
+                );
             }
-            if self.bank.token_key.expose().len() < 32 {
-                problems.push("bank.token_key (GINKGO_BANK_TOKEN_KEY) must be at least 32 characters when bank linking is on".into());
+            if let Some(why) = weak_secret(self.bank.token_key.expose()) {
+                problems.push(format!(
+                    "bank.token_key (GINKGO_BANK_TOKEN_KEY or GINKGO_BANK_TOKEN_KEY_FILE) is {why}; generate one with `ginkgo secret generate`"
+                ));
             }
             if self.bank.sync_lease_seconds < 3 {
                 problems.push(
@@ -541,6 +769,9 @@ pub fn redact_url(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A key as strong as a generated one.
+    const STRONG: &str = "q7Vd2LxK9pRt4WzB1nHc8Ms3Yf6Gj0Ae5Ku";
+
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
@@ -555,7 +786,7 @@ mod tests {
             env(&[
                 ("GINKGO_DATABASE_URL", "postgres://u@h/db"),
                 ("GINKGO_LISTEN", "0.0.0.0:9000"),
-                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_JWT_SECRET", STRONG),
                 ("GINKGO_BATCH_DAILY_AT", "07:30"),
             ]),
         )
@@ -584,7 +815,7 @@ mod tests {
         let c = Config::load(
             None,
             env(&[
-                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_JWT_SECRET", STRONG),
                 ("GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS", "0.8"),
                 ("GINKGO_BANK_SYNC_WAIT_SECONDS", "5"),
             ]),
@@ -597,7 +828,7 @@ mod tests {
             let c = Config::load(
                 None,
                 env(&[
-                    ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                    ("GINKGO_JWT_SECRET", STRONG),
                     ("GINKGO_INSIGHT_RECURRING_MAX_STD_DAYS", bad),
                 ]),
             )
@@ -610,7 +841,7 @@ mod tests {
         let c = Config::load(
             None,
             env(&[
-                ("GINKGO_JWT_SECRET", &"k".repeat(32)),
+                ("GINKGO_JWT_SECRET", STRONG),
                 ("GINKGO_BANK_SYNC_WAIT_SECONDS", "30"),
             ]),
         )
@@ -626,7 +857,7 @@ mod tests {
     #[test]
     fn the_tran_id_prefix_and_the_page_cap_are_checked_at_start_up() {
         let load = |vars: &[(&str, &str)]| {
-            let mut all = vec![("GINKGO_JWT_SECRET", "k".repeat(32))];
+            let mut all = vec![("GINKGO_JWT_SECRET", STRONG.to_string())];
             all.extend(vars.iter().map(|(k, v)| (*k, v.to_string())));
             Config::load(None, all.into_iter().map(|(k, v)| (k.to_string(), v))).expect("loads")
         };
@@ -689,7 +920,7 @@ mod tests {
     #[test]
     fn limits_that_could_overflow_or_stall_are_refused() {
         let mut c = Config::default();
-        c.auth.jwt_secret = Secret::new("k".repeat(32));
+        c.auth.jwt_secret = Secret::new(STRONG.to_string());
         c.deposit.max_amount = MAX_DEPOSIT_LIMIT + 1;
         c.read_cache_ms = 3_600_000;
         let msg = c.validate().expect_err("invalid").to_string();
@@ -701,11 +932,16 @@ mod tests {
     }
 
     #[test]
-    fn the_documented_example_file_is_valid() {
+    fn the_documented_example_file_parses_but_its_secret_refuses_to_start() {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ginkgo.example.toml");
         let c = Config::load(Some(&path), vec![]).expect("example parses");
-        c.validate().expect("example validates");
+        let msg = c.validate().expect_err("the example's key").to_string();
+        assert!(msg.contains("auth.jwt_secret"), "{msg}");
+        assert!(msg.contains("ginkgo secret generate"), "{msg}");
+        let c = Config::load(Some(&path), env(&[("GINKGO_JWT_SECRET", STRONG)])).expect("parses");
+        c.validate()
+            .expect("the example with a generated key validates");
         assert_eq!(
             c.batch.daily_at,
             NaiveTime::from_hms_opt(9, 0, 0).expect("t")
@@ -733,6 +969,133 @@ mod tests {
         assert!(err.to_string().contains("HH:MM"), "{err}");
         let err = Config::load(None, env(&[("GINKGO_BATCH_DAILY_AT", "9am")])).expect_err("bad");
         assert!(err.to_string().contains("HH:MM or HH:MM:SS"), "{err}");
+    }
+
+    #[test]
+    fn weak_keys_are_refused_and_generated_ones_accepted() {
+        for weak in [
+            "",
+            "short",
+            &"k".repeat(32),
+            &"ab".repeat(20),
+            "test-secret-test-secret-test-secret!!",
+            "change me: at least 32 random characters",
+            "at least 32 random characters, really, 1234567890",
+            "0123456789012345678901234567890123456789",
+        ] {
+            assert!(weak_secret(weak).is_some(), "{weak:?} passes");
+        }
+        for strong in [
+            STRONG,
+            "3f9a1c7e5b2d8046af13c9e7b5d2084f",
+            &crate::auth::random_token(),
+        ] {
+            assert_eq!(weak_secret(strong), None, "{strong:?} is refused");
+        }
+        let mut c = Config::default();
+        c.auth.jwt_secret = Secret::new("k".repeat(40));
+        let msg = c.validate().expect_err("weak").to_string();
+        assert!(msg.contains("too predictable"), "{msg}");
+        c.auth.jwt_secret = Secret::new(STRONG);
+        c.bank.base_url = Some("https://openapi.openbanking.or.kr".into());
+        c.bank.token_key = Secret::new("change-me-change-me-change-me-change-me");
+        let msg = c.validate().expect_err("weak token key").to_string();
+        assert!(msg.contains("bank.token_key"), "{msg}");
+        assert!(
+            !msg.contains("change-me"),
+            "the message never repeats a secret: {msg}"
+        );
+    }
+
+    #[test]
+    fn plain_http_bank_urls_are_only_for_loopback() {
+        let check = |url: &str| {
+            let mut c = Config::default();
+            c.auth.jwt_secret = Secret::new(STRONG);
+            c.bank.base_url = Some(url.to_string());
+            c.bank.token_key = Secret::new(STRONG);
+            c.bank.client_id = "client".into();
+            c.bank.redirect_uri = "https://g.test/api/v1/bank/callback".into();
+            c.bank.institution_code = "M202600001".into();
+            c.validate().map_err(|e| e.to_string())
+        };
+        for ok in [
+            "https://openapi.openbanking.or.kr",
+            "http://127.0.0.1:9090",
+            "http://127.8.0.1/",
+            "http://localhost:1/x",
+            "http://[::1]:8080",
+        ] {
+            check(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "http://openapi.openbanking.or.kr",
+            "http://127.0.0.1.evil.test:9090",
+            "http://10.0.0.1:9090",
+            "http://localhost.evil.test",
+            "ftp://127.0.0.1",
+        ] {
+            let msg = check(bad).expect_err(bad);
+            assert!(msg.contains("bank.base_url"), "{bad}: {msg}");
+        }
+    }
+
+    #[cfg(unix)]
+    fn write_mode(path: &std::path::Path, text: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, text).expect("write");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secrets_are_read_from_files_and_loose_permissions_warn() {
+        let dir = std::env::temp_dir().join(format!("ginkgo-cfg-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let key = dir.join("jwt");
+        write_mode(&key, &format!("{STRONG}\n"), 0o600);
+        let path = key.display().to_string();
+        let c = Config::load(None, env(&[("GINKGO_JWT_SECRET_FILE", &path)])).expect("loads");
+        assert_eq!(
+            c.auth.jwt_secret.expose(),
+            STRONG,
+            "the line end is not part of it"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert!(c.unknown_variables.is_empty());
+        c.validate().expect("valid");
+
+        write_mode(&key, STRONG, 0o644);
+        let c = Config::load(None, env(&[("GINKGO_JWT_SECRET_FILE", &path)])).expect("loads");
+        assert!(
+            c.warnings.iter().any(|w| w.contains("chmod 600")),
+            "{:?}",
+            c.warnings
+        );
+
+        let both = Config::load(
+            None,
+            env(&[
+                ("GINKGO_JWT_SECRET_FILE", &path),
+                ("GINKGO_JWT_SECRET", STRONG),
+            ]),
+        );
+        assert!(both.expect_err("both").to_string().contains("not both"));
+        let missing = dir.join("nothing").display().to_string();
+        let err = Config::load(None, env(&[("GINKGO_BANK_TOKEN_KEY_FILE", &missing)]))
+            .expect_err("missing file");
+        assert!(
+            err.to_string().contains("GINKGO_BANK_TOKEN_KEY_FILE"),
+            "{err}"
+        );
+
+        let file = dir.join("ginkgo.toml");
+        write_mode(&file, "[auth]\n", 0o640);
+        let c = Config::load(Some(&file), vec![]).expect("loads");
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        write_mode(&file, "[auth]\n", 0o600);
+        let c = Config::load(Some(&file), vec![]).expect("loads");
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]

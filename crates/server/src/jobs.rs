@@ -157,6 +157,17 @@ pub async fn load_day_with(
     options: LoadOptions,
     progress: Option<Box<dyn FnMut(Progress) + Send>>,
 ) -> Result<RunRecord, FailedJob> {
+    let result = load_day_unmetered(store, dir, options, progress).await;
+    crate::metrics::batch_run(&result);
+    result
+}
+
+async fn load_day_unmetered(
+    store: Arc<dyn Store>,
+    dir: &Path,
+    options: LoadOptions,
+    progress: Option<Box<dyn FnMut(Progress) + Send>>,
+) -> Result<RunRecord, FailedJob> {
     let date = options.date;
     let started_at = Utc::now();
     let dir_owned: PathBuf = dir.to_path_buf();

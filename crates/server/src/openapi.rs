@@ -17,7 +17,7 @@ use crate::routes::{
         version = "1.0.0"
     ),
     paths(
-        system::healthz, system::openapi,
+        system::livez, system::readyz, system::healthz, system::metrics, system::openapi,
         auth::signup, auth::login, auth::refresh, auth::logout, auth::claim, auth::me,
         investments::list_accounts, investments::account_detail, investments::account_holdings,
         investments::account_allocation, investments::account_history, investments::total_allocation,
@@ -69,14 +69,15 @@ impl Modify for BearerAuth {
 /// Documents the error answers every operation of a kind can give, in the common error shape,
 /// where the handler's own annotation does not already: malformed query or body (400), a missing
 /// or invalid login (401), a cookie session without its CSRF header (403), a path id naming nothing
-/// (404), body problems (413, 415, 422) and a database that is busy or unreachable (503).
+/// (404), body problems (413, 415, 422), the per-address limit of the authentication routes (429),
+/// and a database that is busy or unreachable or a server shedding load (503; every route but
+/// `/livez`, the document included).
 struct CommonErrors;
 
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::ParameterIn;
         for (path, item) in &mut openapi.paths.paths {
-            let static_document = path == "/api/openapi.json";
             for (method, op) in [
                 ("get", item.get.as_mut()),
                 ("put", item.put.as_mut()),
@@ -114,8 +115,17 @@ impl Modify for CommonErrors {
                     wanted.push(("415", "The request body is not JSON"));
                     wanted.push(("422", "The request body is well-formed but invalid"));
                 }
-                if !static_document {
-                    wanted.push(("503", "The database is busy or unavailable; retry shortly"));
+                if path.starts_with("/api/v1/auth/") {
+                    wanted.push((
+                        "429",
+                        "Too many requests from this address (`Retry-After` says when to retry)",
+                    ));
+                }
+                if path != "/livez" {
+                    wanted.push((
+                        "503",
+                        "The database is busy or unavailable, or the server is overloaded (`Retry-After`); retry shortly",
+                    ));
                 }
                 for (status, description) in wanted {
                     op.responses

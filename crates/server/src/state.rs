@@ -28,6 +28,10 @@ struct Inner {
     /// so a burst of logins or sign-ups queues (within the request time limit) instead of
     /// taking memory without bound.
     password_slots: tokio::sync::Semaphore,
+    /// Set when shutdown begins: `/readyz` answers 503 from then on.
+    shutting_down: std::sync::atomic::AtomicBool,
+    /// Per-address budget of the authentication routes.
+    auth_limiter: crate::limits::AddressLimiter,
 }
 
 /// Password hashes computed at once: one per core, at least two.
@@ -68,12 +72,16 @@ impl AppState {
             inner: Arc::new(Inner {
                 cache: ReadCache::new(std::time::Duration::from_millis(config.read_cache_ms)),
                 store,
-                config,
                 decoy_hash: crate::auth::decoy_hash(),
                 bank,
                 cipher,
                 categorizers: Default::default(),
                 password_slots: password_slots(),
+                shutting_down: Default::default(),
+                auth_limiter: crate::limits::AddressLimiter::new(
+                    config.limits.auth_requests_per_minute,
+                ),
+                config,
             }),
         })
     }
@@ -93,12 +101,16 @@ impl AppState {
                             config.read_cache_ms,
                         )),
                         store,
-                        config,
                         decoy_hash: crate::auth::decoy_hash(),
                         bank: None,
                         cipher: None,
                         categorizers: Default::default(),
                         password_slots: password_slots(),
+                        shutting_down: Default::default(),
+                        auth_limiter: crate::limits::AddressLimiter::new(
+                            config.limits.auth_requests_per_minute,
+                        ),
+                        config,
                     }),
                 }
             }
@@ -110,15 +122,30 @@ impl AppState {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, crate::error::ApiError> {
-        let _slot = self
-            .inner
-            .password_slots
-            .acquire()
-            .await
-            .map_err(|_| crate::error::ApiError::internal())?;
+        crate::metrics::password_waiting(1.0);
+        let slot = self.inner.password_slots.acquire().await;
+        crate::metrics::password_waiting(-1.0);
+        let _slot = slot.map_err(|_| crate::error::ApiError::internal())?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|_| crate::error::ApiError::internal())
+    }
+
+    /// Marks the server as shutting down (not ready); there is no way back.
+    pub fn begin_shutdown(&self) {
+        self.inner
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn auth_limiter(&self) -> &crate::limits::AddressLimiter {
+        &self.inner.auth_limiter
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner
+            .shutting_down
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn store(&self) -> &dyn Store {

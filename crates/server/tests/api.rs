@@ -33,5 +33,7 @@ mod insight;
 mod investments;
 #[path = "api/openapi.rs"]
 mod openapi;
+#[path = "api/operations.rs"]
+mod operations;
 #[path = "api/property.rs"]
 mod property;

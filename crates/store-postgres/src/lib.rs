@@ -7,13 +7,13 @@ mod auth;
 mod bank;
 mod invest;
 mod migrate;
+pub mod tls;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use ginkgo_store::{Store, StoreError, StoreResult};
-use tokio_postgres::NoTls;
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -28,15 +28,18 @@ pub(crate) const LOAD_LOCK: i64 = 0x6769_6e6b_6f02;
 impl PostgresStore {
     /// Connects to `postgres://…` and applies pending migrations.
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
-        let config: tokio_postgres::Config = url
+        let tls = tls::split_url(url)?;
+        let config: tokio_postgres::Config = tls
+            .url
             .parse()
             .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
         let mut config = config;
         config.connect_timeout(Duration::from_secs(5));
         config.application_name("ginkgo");
+        config.ssl_mode(tls.postgres_mode());
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls.connector()?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -57,11 +60,34 @@ impl PostgresStore {
         Ok(store)
     }
 
+    /// A pooled connection; the wait is recorded as `ginkgo_store_wait_seconds`, and the
+    /// pool's size and idle connections as gauges.
     pub(crate) async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
-        self.pool
+        let started = std::time::Instant::now();
+        let client = self
+            .pool
             .get()
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(|e| StoreError::Unavailable(e.to_string()));
+        metrics::histogram!("ginkgo_store_wait_seconds", "backend" => "postgres", "gate" => "pool")
+            .record(started.elapsed().as_secs_f64());
+        let status = self.pool.status();
+        metrics::gauge!("ginkgo_store_pool_connections").set(status.size as f64);
+        metrics::gauge!("ginkgo_store_pool_idle").set(status.available as f64);
+        client
+    }
+
+    /// Whether this store's connections to the server are encrypted (from `pg_stat_ssl`).
+    pub async fn connection_encrypted(&self) -> StoreResult<bool> {
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .map_err(map_err)?;
+        Ok(row.get(0))
     }
 
     pub async fn applied_migrations(&self) -> StoreResult<Vec<String>> {
@@ -113,7 +139,11 @@ impl Store for PostgresStore {
 
     async fn health(&self) -> StoreResult<()> {
         let c = self.client().await?;
-        c.query_one("SELECT 1", &[]).await.map_err(map_err)?;
-        Ok(())
+        match migrate::missing(&c).await?.first() {
+            None => Ok(()),
+            Some(v) => Err(StoreError::Unavailable(format!(
+                "migration {v} is not applied (run `ginkgo migrate`)"
+            ))),
+        }
     }
 }

@@ -30,6 +30,22 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The migrations of this build not applied to the database (empty when it is current).
+pub async fn missing(client: &deadpool_postgres::Object) -> StoreResult<Vec<&'static str>> {
+    let applied: std::collections::HashSet<String> = client
+        .query("SELECT version FROM schema_migrations", &[])
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Ok(MIGRATIONS
+        .iter()
+        .map(|(v, _)| *v)
+        .filter(|v| !applied.contains(*v))
+        .collect())
+}
+
 /// Applies pending migrations, each in its own transaction, under an advisory lock so that
 /// replicas starting together do not race.
 pub async fn run(client: &mut deadpool_postgres::Object) -> StoreResult<()> {

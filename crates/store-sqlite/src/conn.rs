@@ -102,7 +102,7 @@ impl Pools {
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let pools = self.clone();
-        let slot = gate(&self.read_gate).await?;
+        let slot = gate(&self.read_gate, "read").await?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             pools.with_reader(f)
@@ -117,7 +117,7 @@ impl Pools {
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
         let pools = self.clone();
-        let slot = gate(&self.write_gate).await?;
+        let slot = gate(&self.write_gate, "write").await?;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             pools.with_writer(f)
@@ -129,13 +129,20 @@ impl Pools {
 
 /// A turn at a connection. The permit moves into the blocking task, so a request that gives up
 /// (a timeout) does not let another in while its statement still runs.
+/// Waits for a slot of `gate`; the wait is recorded as `ginkgo_store_wait_seconds`.
 async fn gate(
     gate: &Arc<tokio::sync::Semaphore>,
+    name: &'static str,
 ) -> StoreResult<tokio::sync::OwnedSemaphorePermit> {
-    gate.clone()
+    let started = std::time::Instant::now();
+    let permit = gate
+        .clone()
         .acquire_owned()
         .await
-        .map_err(|_| StoreError::Internal("connection gate closed".into()))
+        .map_err(|_| StoreError::Internal("connection gate closed".into()));
+    metrics::histogram!("ginkgo_store_wait_seconds", "backend" => "sqlite", "gate" => name)
+        .record(started.elapsed().as_secs_f64());
+    permit
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -5,6 +5,7 @@
 //! blocking pool: the async runtime never waits on the database.
 
 mod auth;
+pub mod backup;
 mod bank;
 mod conn;
 mod invest;
@@ -37,10 +38,13 @@ impl SqliteStore {
         let path = path.to_path_buf();
         let pools = tokio::task::spawn_blocking(move || -> StoreResult<Pools> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
+                create_private_dir(parent).map_err(|e| {
                     StoreError::Config(format!("cannot create folder {}: {e}", parent.display()))
                 })?;
             }
+            create_private_file(&path).map_err(|e| {
+                StoreError::Config(format!("cannot create {}: {e}", path.display()))
+            })?;
             let pools = Pools::open(&path, 4)?;
             pools.with_writer(migrate::run)?;
             Ok(pools)
@@ -91,10 +95,52 @@ impl Store for SqliteStore {
     }
 
     async fn health(&self) -> StoreResult<()> {
-        self.pools
-            .read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
-            .await
-            .map(|_| ())
+        let missing = self.pools.read(migrate::missing).await?;
+        match missing.first() {
+            None => Ok(()),
+            Some(v) => Err(StoreError::Unavailable(format!(
+                "migration {v} is not applied (run `ginkgo migrate`)"
+            ))),
+        }
+    }
+}
+
+/// Creates `dir` (and its missing parents) readable by this user only (0700); an existing
+/// folder is left as it is.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates the database file empty, readable by this user only (0600), when it does not exist:
+/// SQLite gives its `-wal` and `-shm` files the database file's permissions. An existing file
+/// that others may read is only warned of.
+pub(crate) fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)?.permissions().mode();
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %path.display(),
+                        mode = format_args!("{:o}", mode & 0o777),
+                        "the database file is readable by others: chmod 600 it and its -wal and -shm files"
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 

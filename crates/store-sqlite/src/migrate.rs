@@ -33,6 +33,24 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The migrations this build knows, in order.
+pub fn versions() -> Vec<&'static str> {
+    MIGRATIONS.iter().map(|(v, _)| *v).collect()
+}
+
+/// The migrations of this build not applied to the database (empty when it is current).
+pub fn missing(conn: &Connection) -> rusqlite::Result<Vec<&'static str>> {
+    let mut st = conn.prepare("SELECT version FROM schema_migrations")?;
+    let applied = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<std::collections::HashSet<String>>>()?;
+    Ok(MIGRATIONS
+        .iter()
+        .map(|(v, _)| *v)
+        .filter(|v| !applied.contains(*v))
+        .collect())
+}
+
 pub fn run(conn: &mut Connection) -> StoreResult<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -37,6 +37,29 @@ async fn migrations_apply_once_and_reopen_cleanly() {
     assert_eq!(again.applied_migrations().await.expect("list"), applied);
 }
 
+/// Readiness: a database that lacks a migration of this build is not ready, and says which.
+#[tokio::test]
+async fn health_answers_unavailable_while_a_migration_is_missing() {
+    use ginkgo_store::{Store, StoreError};
+    let dir = std::env::temp_dir().join(format!("ginkgo-test-{}", uuid::Uuid::new_v4()));
+    let path = dir.join("ginkgo.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    store.health().await.expect("current after connect");
+    let other = rusqlite::Connection::open(&path).expect("second connection");
+    other
+        .execute(
+            "DELETE FROM schema_migrations WHERE version = '0002_investments'",
+            [],
+        )
+        .expect("forget one");
+    match store.health().await {
+        Err(StoreError::Unavailable(m)) => assert!(m.contains("0002_investments"), "{m}"),
+        other => panic!("health with a migration missing: {other:?}"),
+    }
+}
+
 /// Another process (a `ginkgo batch load`, a second server) writing to the same file while a
 /// read-then-write use case runs must make it wait, not fail: a deferred transaction whose
 /// snapshot went stale would answer BUSY at once, whatever the busy timeout.
@@ -77,4 +100,33 @@ async fn a_write_waits_for_another_process_instead_of_failing_busy() {
     committer.join().expect("committer");
     let linked = linked.expect("the write waited for the other process and succeeded");
     assert_eq!(linked.customer_id, Some(customer.id));
+}
+
+/// Customer data at rest is this user's alone: a new database's folder is 0700 and the
+/// database, its WAL and its shared-memory file 0600, whatever the umask.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_is_private_to_its_user() {
+    use ginkgo_store::{AuthStore, Store};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir()
+        .join(format!("ginkgo-test-{}", uuid::Uuid::new_v4()))
+        .join("state");
+    let path = dir.join("ginkgo.db");
+    let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    store.create_customer("김하나").await.expect("a write");
+    store.health().await.expect("health");
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&dir), 0o700, "the folder");
+    for name in ["ginkgo.db", "ginkgo.db-wal", "ginkgo.db-shm"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
 }

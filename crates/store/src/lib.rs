@@ -365,6 +365,7 @@ pub trait Store:
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
-    /// Answers `Ok` when the database can be queried now.
+    /// Answers `Ok` when the database can be queried now and every migration this build
+    /// knows is applied (what `/readyz` reports).
     async fn health(&self) -> StoreResult<()>;
 }

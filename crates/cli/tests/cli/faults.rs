@@ -412,6 +412,7 @@ async fn postgres_going_away_answers_503_and_the_server_recovers_without_a_resta
     let requests = [
         ("GET /api/v1/accounts", http.get(&accounts).bearer_auth(&token)),
         ("GET /healthz", http.get(format!("{}/healthz", server.base))),
+        ("GET /readyz", http.get(format!("{}/readyz", server.base))),
         (
             "POST /api/v1/deposits",
             http.post(format!("{}/api/v1/deposits", server.base))
@@ -441,6 +442,16 @@ async fn postgres_going_away_answers_503_and_the_server_recovers_without_a_resta
         );
     }
     assert!(server.is_running(), "the server stays up");
+    let r = http
+        .get(format!("{}/livez", server.base))
+        .send()
+        .await
+        .expect("livez");
+    assert_eq!(
+        r.status(),
+        200,
+        "alive with the database away: no restart wanted"
+    );
 
     proxy.restore().await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -460,6 +471,12 @@ async fn postgres_going_away_answers_503_and_the_server_recovers_without_a_resta
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    let r = http
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .expect("readyz");
+    assert_eq!(r.status(), 200, "ready again once the database is back");
     // Writes work again, through the same process.
     let r = http
         .post(format!("{}/api/v1/deposits", server.base))

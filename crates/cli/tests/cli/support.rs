@@ -10,8 +10,8 @@ use std::time::Duration;
 use ginkgo_store::{InvestmentStore, Scope, Store};
 use serde_json::{Value, json};
 
-pub const JWT_SECRET: &str = "cli-test-secret-cli-test-secret-0123456789";
-pub const TOKEN_KEY: &str = "cli-test-token-key-cli-test-token-key-0123";
+pub const JWT_SECRET: &str = "Cs7Nq2Wx9Lb4Rt1Vk8Hm3Jd6Pz5Gf0Ua";
+pub const TOKEN_KEY: &str = "Ct3Kw8Qz1Lm5Rx9Vb2Hn7Jd4Ps6Gf0Ye";
 pub const PASSWORD: &str = "correct horse battery";
 
 pub fn ginkgo() -> Command {

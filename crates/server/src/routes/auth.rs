@@ -182,7 +182,7 @@ pub fn check_password_policy(password: &str) -> Result<(), ApiError> {
 /// The client's address for rate limits. Behind a trusted reverse proxy
 /// (`trust_forwarded_for`), that is the address the proxy appended last to `X-Forwarded-For`:
 /// entries to its left came from the client and can say anything.
-fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
+pub(crate) fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
     if state.config().trust_forwarded_for
         && let Some(last) = headers
             .get_all("x-forwarded-for")
@@ -487,6 +487,7 @@ pub async fn login(
         .reserve_login_attempt(&subjects, at - Duration::minutes(1), at)
         .await?
     {
+        crate::metrics::login_refused("too_many_failures");
         return Err(too_many(
             "too many failed logins; wait a minute and try again",
         ));
@@ -507,7 +508,10 @@ pub async fn login(
             tracing::info!(user_id = c.user.id, "login");
             issue_session(&state, c.user, StatusCode::OK).await
         }
-        _ => Err(ApiError::unauthorized("wrong email or password")),
+        _ => {
+            crate::metrics::login_refused("wrong_credentials");
+            Err(ApiError::unauthorized("wrong email or password"))
+        }
     }
 }
 

@@ -1009,7 +1009,7 @@ async fn bank_tokens(app: &TestApp, token: &str) -> (String, String) {
         .await
         .expect("query")
         .expect("linked");
-    let cipher = ginkgo_server::crypto::TokenCipher::new("bank-token-key-bank-token-key-1234567");
+    let cipher = ginkgo_server::crypto::TokenCipher::new("Bk4Tq8Wz2Lm6Rx1Vn9Hc3Jd7Ps5Gf0Ya");
     let access = cipher.decrypt(&link.access_token_enc).expect("decrypt");
     let refresh = cipher
         .decrypt(link.refresh_token_enc.as_deref().expect("refresh token"))
@@ -1171,6 +1171,9 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
         "bank sync finished",
         "retrying Open Banking call",
         "route=",
+        // The access line: route template and status, never the raw path.
+        "route=\"/api/v1/deposits/{id}/confirm\" request_id=",
+        "answered status=200",
     ] {
         assert!(
             text.contains(expected),

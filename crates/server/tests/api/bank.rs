@@ -70,7 +70,7 @@ pub fn configure_bank(c: &mut ginkgo_server::Config, bank_base: &str, base: &str
     c.bank.client_secret = ginkgo_server::config::Secret::new(defaults.client_secret.clone());
     c.bank.redirect_uri = format!("{base}/api/v1/bank/callback");
     c.bank.institution_code = defaults.client_use_code.clone();
-    c.bank.token_key = ginkgo_server::config::Secret::new("bank-token-key-bank-token-key-1234567");
+    c.bank.token_key = ginkgo_server::config::Secret::new("Bk4Tq8Wz2Lm6Rx1Vn9Hc3Jd7Ps5Gf0Ya");
     // Tests of the first sync on link turn it back on; the others sync when they say so.
     c.bank.sync_on_link = false;
 }

@@ -1629,3 +1629,56 @@ async fn partial_data_is_marked_on_summary_detail_and_history_in_korean_and_engl
     );
     b.quit().await;
 }
+
+/// The API explorer, vendored and offline: it renders this server's operations under its own
+/// Content-Security-Policy without a violation, and fetches nothing from another origin.
+#[tokio::test]
+async fn the_api_explorer_renders_this_servers_operations_offline() {
+    if !browser_available("api explorer") {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let r = app
+        .http
+        .get(app.url("/api/docs"))
+        .send()
+        .await
+        .expect("docs");
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    let b = Browser::start(DESKTOP.0, DESKTOP.1).await;
+    b.goto(&app.url("/api/docs")).await;
+    let count = b
+        .wait_js(
+            "the operations",
+            "const n = document.querySelectorAll('.opblock').length; return n > 20 ? n : null;",
+            json!([]),
+        )
+        .await;
+    let summaries = b.texts(".opblock-summary-path").await;
+    assert!(
+        summaries.iter().any(|s| s.contains("/api/v1/auth/login")),
+        "{summaries:?}"
+    );
+    let foreign = b
+        .exec(
+            "return performance.getEntriesByType('resource').map(e => e.name).filter(u => !u.startsWith(location.origin));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(foreign, json!([]), "nothing fetched from elsewhere");
+    let log = b.log().await;
+    assert!(
+        !log.contains("Content Security Policy") && !log.contains("Refused"),
+        "CSP violations: {log}"
+    );
+    println!("the explorer lists {count} operations");
+    b.quit().await;
+}

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct horse battery";
-pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret!!";
+pub const JWT_SECRET: &str = "Ts4Jq9Wn2Lx7Rb1Vm8Hk3Cd6Pz5Gf0Ye";
 
 pub struct TestApp {
     pub base: String,
