@@ -263,7 +263,8 @@ async fn a_backup_taken_under_load_restores_to_a_consistent_database() {
         assert_eq!(
             (
                 a.total_assets.get() - start.total_assets.get(),
-                a.principal.get() - start.principal.get()
+                a.principal.expect("a known principal").get()
+                    - start.principal.expect("a known principal").get()
             ),
             (confirmed, confirmed),
             "copy {n}: the figures and the confirmed deposits agree"
