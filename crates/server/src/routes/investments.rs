@@ -128,6 +128,10 @@ pub struct AllocationView {
     #[schema(example = 1_911_386)]
     pub total: i64,
     pub groups: Vec<AllocationGroup>,
+    /// The oldest date of a holding line in the sum that is shown in place of a rejected row
+    /// (last known good); `null` when every line is the day's.
+    #[schema(example = json!(null))]
+    pub stale_since: Option<NaiveDate>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -265,7 +269,11 @@ fn holding_view(h: HoldingLine) -> HoldingView {
 fn allocation(lines: impl IntoIterator<Item = HoldingLine>) -> ApiResult<AllocationView> {
     let mut groups: BTreeMap<String, Won> = BTreeMap::new();
     let mut total = Won::ZERO;
+    let mut stale_since: Option<NaiveDate> = None;
     for l in lines {
+        if let Some(d) = l.stale_since {
+            stale_since = Some(stale_since.map_or(d, |s| s.min(d)));
+        }
         let g = groups.entry(l.asset_group).or_insert(Won::ZERO);
         *g = g
             .checked_add(l.valuation)
@@ -295,6 +303,7 @@ fn allocation(lines: impl IntoIterator<Item = HoldingLine>) -> ApiResult<Allocat
     Ok(AllocationView {
         total: total.get(),
         groups,
+        stale_since,
     })
 }
 

@@ -115,6 +115,14 @@ async fn a_rejected_row_shows_the_last_known_value_marked_partial() {
     assert_eq!(line["price"].as_i64(), field(&target, 5).parse().ok());
     let sum: i64 = lines.iter().filter_map(|l| l["valuation"].as_i64()).sum();
     assert_eq!(Some(sum), account["total_assets"].as_i64());
+    // The allocation includes the carried line and says so; another account's is current.
+    let (_, allocation) = app
+        .get(&format!("/api/v1/accounts/{id}/allocation"), &c)
+        .await;
+    assert_eq!(allocation["stale_since"], "2026-11-20", "{allocation}");
+    assert_eq!(allocation["total"], account["total_assets"]);
+    let (_, all) = app.get("/api/v1/allocation", &c).await;
+    assert_eq!(all["stale_since"], "2026-11-20", "{all}");
     let (_, history) = app.get(&format!("/api/v1/accounts/{id}/history"), &c).await;
     let history = history.as_array().expect("history").clone();
     assert_eq!(history.len(), 2);
